@@ -1,0 +1,177 @@
+//! # Lesson 01: the TCP server
+//!
+//! A TCP server is a program that waits at a known address (IP + port) for clients to
+//! connect. Getting there takes three system calls: `socket()` makes an endpoint,
+//! `bind()` gives it the address, `listen()` tells the kernel to accept connections on
+//! it. Then `accept()` hands us one connected client at a time, as a new socket of its
+//! own; we `read()` what it sends, `write()` our answer, and `close()` when done.
+//!
+//! This server echoes every byte back exactly as received, and prints each `read` and
+//! each message it finds in the stream, which shows the big surprise of TCP: **a read is
+//! not a message**. TCP carries a stream of bytes; where one message ends is for the
+//! program to mark (here: `--framing line`, each message ends with `\n`).
+//!
+//! Run it in two terminals:
+//!
+//! ```text
+//! cargo run -p tcp-basic -- server             # terminal 1
+//! cargo run -p tcp-basic -- client             # terminal 2: type lines, `bye` to quit
+//! cargo run -p tcp-basic -- burst              # three messages back to back: one read!
+//! nc 127.0.0.1 8888                            # any TCP client works, netcat too
+//! ```
+//!
+//! Observe: the server serves ONE client at a time. Start two clients: the second one
+//! connects at once (the kernel completes its handshake and queues it, see `--backlog`)
+//! but hears nothing until the first one says `bye`.
+//!
+//! This is the first lesson; the next one (02) serves many clients at once.
+
+use anyhow::{Context as _, Result};
+use shared::{addr, encoding::display, ready, trace::Tracer};
+use socket2::{Domain, Protocol, Socket, Type};
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use tcp_basic::{is_quit, Deframer, Framing};
+
+/// Options of `tcp-basic server`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address to listen on, IP:PORT. Port 0 lets the OS pick a free one; `[::]:8888`
+    /// listens on IPv6 (and, on Linux, IPv4 too).
+    #[arg(long, default_value = addr::TCP_BASIC, value_parser = addr::parse)]
+    addr: SocketAddr,
+
+    /// listen()'s backlog: how many connected clients the kernel may queue while we are
+    /// busy with one. Past it, new clients wait in their handshake or are refused.
+    #[arg(long, default_value_t = 8)]
+    backlog: i32,
+
+    /// How to find messages in the byte stream: `line` (each ends with \n), `length`
+    /// (each starts with a 4-byte length) or `none` (every read is a "message": wrong!).
+    #[arg(long, value_enum, default_value_t = Framing::Line)]
+    framing: Framing,
+
+    /// Print every segment received and sent, in hex and ASCII.
+    #[arg(long)]
+    trace: bool,
+}
+
+/// The classic tutorial's `recv(1024)`: at most this many bytes per read.
+const READ_BUFFER: usize = 1024;
+
+pub fn run(args: Args) -> Result<()> {
+    let tracer = Tracer::new(args.trace);
+
+    // 1. socket(): a TCP endpoint (SOCK_STREAM) of the address's family, IPv4 or IPv6.
+    //    std's TcpListener::bind does steps 1 to 3 in one call; we spell them out with
+    //    socket2, which maps each one to its system call.
+    let socket = Socket::new(
+        Domain::for_address(args.addr),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )
+    .context("socket() failed")?;
+
+    // SO_REUSEADDR lets a restarted server bind its port at once, even while connections
+    // of the previous run wait out TIME_WAIT (std sets it too, on Unix).
+    socket
+        .set_reuse_address(true)
+        .context("cannot set SO_REUSEADDR")?;
+
+    // 2. bind(): claim the address. Fails if another program already listens there.
+    socket.bind(&args.addr.into()).with_context(|| {
+        format!(
+            "cannot bind {} (is another server using this port? pick another with --addr 127.0.0.1:0)",
+            args.addr
+        )
+    })?;
+
+    // 3. listen(): from now on the kernel completes handshakes for us, and queues up to
+    //    `backlog` connected clients until we accept() them.
+    socket
+        .listen(args.backlog)
+        .with_context(|| format!("listen() on {} failed", args.addr))?;
+    let listener: TcpListener = socket.into();
+
+    // The address we really got (port 0 becomes a real port): the readiness line.
+    let local = listener.local_addr().context("cannot read our own address")?;
+    ready::announce(local);
+
+    loop {
+        // 4. accept(): take the next connected client off the queue, waiting if there is
+        //    none. It returns a NEW socket for this one client; `listener` keeps listening.
+        let (stream, peer) = match listener.accept() {
+            Ok(client) => client,
+            Err(err) => {
+                // E.g. the client reset the connection before we got to it. Not fatal.
+                eprintln!("accept() on {local} failed: {err}");
+                continue;
+            }
+        };
+        println!("{peer} connected");
+
+        // One client at a time: the next accept() waits until this conversation ends.
+        match converse(stream, peer, args.framing, &tracer) {
+            Ok(why) => println!("{peer} left: {why}"),
+            Err(err) => println!("{peer} left: {err:#}"),
+        }
+    }
+}
+
+/// Reads from one client until it quits or closes, echoing every byte, and prints each
+/// read and each message found in the stream. Returns why the conversation ended.
+fn converse(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    framing: Framing,
+    tracer: &Tracer,
+) -> Result<String> {
+    let mut buf = [0u8; READ_BUFFER];
+    let mut deframer = Deframer::new(framing);
+    let (mut reads, mut messages) = (0, 0);
+    loop {
+        // 5. read() (recv): wait for bytes. It returns as soon as ANY have arrived: one
+        //    byte, half a message, or three messages run together. 0 means end of stream.
+        let n = stream
+            .read(&mut buf)
+            .with_context(|| format!("read from {peer} failed"))?;
+        if n == 0 {
+            // EOF: the client closed the connection, or shut down its sending side
+            // (half-close, see burst.rs). Either way it will send nothing more.
+            let pending = deframer.pending();
+            if pending.is_empty() {
+                return Ok("end of stream (read returned 0)".into());
+            }
+            return Ok(format!(
+                "end of stream (read returned 0), {} bytes of an unfinished message lost: {}",
+                pending.len(),
+                display(pending)
+            ));
+        }
+        let bytes = &buf[..n];
+        tracer.received(peer, bytes);
+        reads += 1;
+        println!("{peer} read #{reads}: {n} bytes");
+
+        // 6. write() (send): echo exactly the bytes we got. write_all loops, because one
+        //    write() may also take fewer bytes than offered.
+        stream
+            .write_all(bytes)
+            .with_context(|| format!("write to {peer} failed"))?;
+        tracer.sent(peer, bytes);
+
+        // Now find the messages in what has arrived so far.
+        let found = deframer
+            .messages(bytes)
+            .with_context(|| format!("{peer} broke the {framing:?} framing"))?;
+        for message in found {
+            messages += 1;
+            println!("{peer} message {messages}: {}", display(&message));
+            if is_quit(&message) {
+                // 7. close(): returning drops `stream`, which closes the socket; the
+                //    client's next read returns 0.
+                return Ok(format!("said {}", display(message.trim_ascii())));
+            }
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! Running a lesson's program from a test or from xtask: spawn it with pipes, wait for its
+//! readiness line, feed its stdin, read its output with deadlines, and never leave it
+//! running (the [`Program`] guard kills and reaps the child when dropped, on every path,
+//! panics included).
+//!
+//! Nothing here sleeps to wait for readiness: [`Program::wait_ready`] waits for the
+//! `listening on IP:PORT` line, which a lesson prints only once its socket is bound.
+
+use anyhow::{anyhow, bail, Context as _};
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Which of a program's output streams a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output: the conversation.
+    Stdout,
+    /// Standard error: errors and `--trace` dumps.
+    Stderr,
+}
+
+/// One line of a program's output, or the end of one of its streams (`text: None`).
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// The program's name as given to [`Program::spawn`] (e.g. `server`, `client-2`).
+    pub name: String,
+    /// Where it was printed.
+    pub stream: Stream,
+    /// The line without its newline (bytes that are not UTF-8 shown lossy), or `None` at
+    /// the end of the stream.
+    pub text: Option<String>,
+}
+
+/// A running child process, killed and reaped when dropped.
+pub struct Program {
+    name: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    /// Present when this program owns its output channel (see [`Program::spawn`]).
+    lines: Option<Receiver<Output>>,
+    /// Every line seen so far through [`Program::next_line`], for error messages.
+    transcript: Vec<String>,
+}
+
+impl Program {
+    /// Starts `command` with stdin, stdout and stderr piped; its output is read through
+    /// [`Program::next_line`] and the helpers built on it.
+    pub fn spawn(name: &str, command: Command) -> anyhow::Result<Program> {
+        let (tx, rx) = mpsc::channel();
+        let mut program = Program::spawn_into(name, command, tx)?;
+        program.lines = Some(rx);
+        Ok(program)
+    }
+
+    /// Starts `command` and sends every line it prints to `sink`, tagged with `name`: the
+    /// form xtask uses to show several programs' output live, in the order it happens.
+    pub fn spawn_into(
+        name: &str,
+        mut command: Command,
+        sink: Sender<Output>,
+    ) -> anyhow::Result<Program> {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("cannot start {name}: {command:?}"))?;
+        if let Some(stdout) = child.stdout.take() {
+            forward_lines(name, Stream::Stdout, stdout, sink.clone());
+        }
+        if let Some(stderr) = child.stderr.take() {
+            forward_lines(name, Stream::Stderr, stderr, sink);
+        }
+        let stdin = child.stdin.take();
+        Ok(Program {
+            name: name.to_string(),
+            child,
+            stdin,
+            lines: None,
+            transcript: Vec::new(),
+        })
+    }
+
+    /// The name given at spawn.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The process id (to send it a signal, or for a message).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Writes `text` to the program's stdin as it is (add the `\n` yourself).
+    pub fn send(&mut self, text: &str) -> anyhow::Result<()> {
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| anyhow!("{}: stdin is already closed", self.name))?;
+        stdin
+            .write_all(text.as_bytes())
+            .and_then(|()| stdin.flush())
+            .with_context(|| format!("{}: cannot write to stdin", self.name))
+    }
+
+    /// Closes the program's stdin: the program reads end of input.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// The next output line from either stream, or `None` if the deadline passes first or
+    /// both streams have ended. Only for programs started with [`Program::spawn`].
+    pub fn next_line(&mut self, deadline: Instant) -> Option<Output> {
+        let lines = self.lines.as_ref()?;
+        loop {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(wait) {
+                Ok(output) => {
+                    if let Some(text) = &output.text {
+                        let tag = match output.stream {
+                            Stream::Stdout => "",
+                            Stream::Stderr => "(stderr) ",
+                        };
+                        self.transcript.push(format!("{tag}{text}"));
+                    }
+                    return Some(output);
+                }
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                    return None
+                }
+            }
+        }
+    }
+
+    /// Waits for the readiness line, which must be the first line on stdout, and returns
+    /// the address in it. Lines on stderr before it are kept for the error message.
+    pub fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<SocketAddr> {
+        let deadline = Instant::now() + timeout;
+        while let Some(output) = self.next_line(deadline) {
+            if output.stream != Stream::Stdout {
+                continue;
+            }
+            let Some(text) = output.text else { break };
+            return crate::ready::parse(&text).ok_or_else(|| {
+                anyhow!(
+                    "{}: the first line on stdout should be `listening on IP:PORT`, got {text:?}",
+                    self.name
+                )
+            });
+        }
+        bail!(
+            "{} printed no readiness line within {timeout:?}; its output:\n{}",
+            self.name,
+            self.transcript()
+        )
+    }
+
+    /// Waits for a stdout line that contains `needle` and returns it whole; lines before
+    /// it are skipped (and kept in the transcript).
+    pub fn expect_stdout(&mut self, needle: &str, timeout: Duration) -> anyhow::Result<String> {
+        self.expect(Stream::Stdout, needle, timeout)
+    }
+
+    /// Like [`Program::expect_stdout`], on stderr.
+    pub fn expect_stderr(&mut self, needle: &str, timeout: Duration) -> anyhow::Result<String> {
+        self.expect(Stream::Stderr, needle, timeout)
+    }
+
+    fn expect(&mut self, stream: Stream, needle: &str, timeout: Duration) -> anyhow::Result<String> {
+        let deadline = Instant::now() + timeout;
+        while let Some(output) = self.next_line(deadline) {
+            if output.stream == stream {
+                match output.text {
+                    Some(text) if text.contains(needle) => return Ok(text),
+                    _ => {}
+                }
+            }
+        }
+        bail!(
+            "{}: no line containing {needle:?} on {stream:?} within {timeout:?}; its output:\n{}",
+            self.name,
+            self.transcript()
+        )
+    }
+
+    /// Reads every remaining line until both streams end or the deadline passes, and
+    /// returns the stdout lines among them.
+    pub fn rest_of_stdout(&mut self, timeout: Duration) -> Vec<String> {
+        let deadline = Instant::now() + timeout;
+        let mut out = Vec::new();
+        let mut open_streams = 2;
+        while open_streams > 0 {
+            match self.next_line(deadline) {
+                Some(Output { text: None, .. }) => open_streams -= 1,
+                Some(Output {
+                    stream: Stream::Stdout,
+                    text: Some(text),
+                    ..
+                }) => out.push(text),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// Waits for the program to exit on its own, up to `timeout`; an error (and the
+    /// program killed) if it does not.
+    pub fn wait_exit(&mut self, timeout: Duration) -> anyhow::Result<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            if Instant::now() >= deadline {
+                self.kill();
+                bail!(
+                    "{} did not exit within {timeout:?}; its output:\n{}",
+                    self.name,
+                    self.transcript()
+                );
+            }
+            // Polling the exit status (there is no portable waitpid with a timeout in std);
+            // this waits for an exit, not for readiness.
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Whether the program has exited, without waiting.
+    pub fn try_status(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Kills the program (if it still runs) and reaps it.
+    pub fn kill(&mut self) {
+        self.stdin = None;
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Every line read so far, one per line, stderr lines marked.
+    pub fn transcript(&self) -> String {
+        self.transcript.join("\n")
+    }
+}
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Reads `stream` line by line on a thread of its own and sends each line to `sink`,
+/// then one `text: None` at the end of the stream.
+fn forward_lines(name: &str, stream: Stream, pipe: impl Read + Send + 'static, sink: Sender<Output>) {
+    let name = name.to_string();
+    thread::spawn(move || {
+        let mut reader = BufReader::new(pipe);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let text = String::from_utf8_lossy(crate::encoding::trim_newline(&line));
+                    let output = Output {
+                        name: name.clone(),
+                        stream,
+                        text: Some(text.into_owned()),
+                    };
+                    if sink.send(output).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+        let _ = sink.send(Output {
+            name,
+            stream,
+            text: None,
+        });
+    });
+}
+
+/// Finds `tool` on the PATH. Returns `None` if it is missing, after printing why the
+/// test is skipped; under `CI=true` a missing tool is a failure, not a skip, because CI
+/// installs every tool the tests use (`.ci/run`).
+pub fn require_tool(tool: &str, package: &str) -> Option<PathBuf> {
+    if let Some(path) = find_on_path(tool) {
+        return Some(path);
+    }
+    let message = format!("`{tool}` is not installed (apt-get install {package})");
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{message}: CI must have it");
+    }
+    eprintln!("SKIPPED: {message}");
+    None
+}
+
+/// The first executable named `tool` in the PATH's folders (or `tool` itself, if it is a
+/// path that exists).
+pub fn find_on_path(tool: impl AsRef<OsStr>) -> Option<PathBuf> {
+    let tool = Path::new(tool.as_ref());
+    if tool.components().count() > 1 {
+        return tool.is_file().then(|| tool.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+        .map(|dir| dir.join(tool))
+        .find(|candidate| candidate.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> Command {
+        let mut command = Command::new("sh");
+        command.args(["-c", script]);
+        command
+    }
+
+    #[test]
+    fn readiness_and_lines_in_order() {
+        let mut program = Program::spawn(
+            "demo",
+            sh("echo 'listening on 127.0.0.1:4242'; echo oops >&2; read x; echo \"got $x\""),
+        )
+        .unwrap();
+        let addr = program.wait_ready(Duration::from_secs(10)).unwrap();
+        assert_eq!(addr, "127.0.0.1:4242".parse().unwrap());
+        program.send("hi\n").unwrap();
+        let line = program.expect_stdout("got", Duration::from_secs(10)).unwrap();
+        assert_eq!(line, "got hi");
+        assert!(program.wait_exit(Duration::from_secs(10)).unwrap().success());
+        assert!(program.transcript().contains("(stderr) oops"));
+    }
+
+    #[test]
+    fn a_wrong_first_line_is_an_error() {
+        let mut program = Program::spawn("demo", sh("echo hello")).unwrap();
+        let err = program.wait_ready(Duration::from_secs(10)).unwrap_err();
+        assert!(err.to_string().contains("got \"hello\""), "{err}");
+    }
+
+    #[test]
+    fn no_readiness_line_times_out_and_the_guard_kills() {
+        let mut program = Program::spawn("sleeper", sh("sleep 30")).unwrap();
+        let started = Instant::now();
+        assert!(program.wait_ready(Duration::from_millis(200)).is_err());
+        assert!(program.wait_exit(Duration::from_millis(100)).is_err());
+        assert!(program.try_status().is_some(), "killed and reaped");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn finds_sh_and_not_a_made_up_tool() {
+        assert!(find_on_path("sh").is_some());
+        assert!(find_on_path("no-such-tool-here").is_none());
+    }
+}

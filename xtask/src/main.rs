@@ -1,0 +1,59 @@
+//! `cargo xtask`: the course's own little build tool (the cargo-xtask convention: a plain
+//! Rust program in the workspace, run through the alias in `.cargo/config.toml`).
+//!
+//! ```text
+//! cargo xtask list                  every lesson, its roles, what it teaches
+//! cargo xtask demo [LESSON ...]     run each lesson's server and clients together, live
+//! ```
+//!
+//! A lesson can be named by number (`01`), package (`tcp-basic`) or folder (`01-tcp-basic`).
+
+mod demo;
+mod lessons;
+mod scenarios;
+
+use anyhow::bail;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  list                 every lesson: number, package, roles, what it teaches
+  demo [LESSON ...]    run each lesson's server with its scripted clients on loopback and
+                       show the conversation live (default: every lesson). A LESSON is a
+                       number (01), a package (tcp-basic) or a folder (01-tcp-basic).
+  help                 this text";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("xtask: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> anyhow::Result<ExitCode> {
+    let Some((command, rest)) = args.split_first() else {
+        println!("{USAGE}");
+        return Ok(ExitCode::SUCCESS);
+    };
+    match command.as_str() {
+        "list" => {
+            lessons::print_list();
+            Ok(ExitCode::SUCCESS)
+        }
+        "demo" => {
+            let chosen = lessons::select(rest)?;
+            demo::run_all(&chosen)
+        }
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        other => bail!("unknown command `{other}`\n\n{USAGE}"),
+    }
+}
