@@ -32,14 +32,14 @@ pub const LESSONS: &[Lesson] = &[
         package: "tcp-basic",
         roles: &["server", "client", "burst"],
         teaches: "the TCP lifecycle: socket, bind, listen, accept, read, write, close; a read is not a message",
-        scenario: scenarios::tcp_basic,
+        scenario: scenarios::tcp_basic::run,
     },
     Lesson {
         number: "02",
         package: "threaded-server",
         roles: &["server", "client"],
         teaches: "serving many clients: a thread per connection, then a bounded worker pool",
-        scenario: scenarios::threaded_server,
+        scenario: scenarios::threaded_server::run,
     },
 ];
 
