@@ -37,6 +37,24 @@ pub struct Output {
     pub text: Option<String>,
 }
 
+/// What a program printed, and how it exited: see [`Program::finish`].
+#[derive(Debug)]
+pub struct Finished {
+    /// How it exited.
+    pub status: ExitStatus,
+    /// Its stdout lines (from where earlier reads stopped).
+    pub stdout: Vec<String>,
+    /// Its stderr lines (from where earlier reads stopped).
+    pub stderr: Vec<String>,
+}
+
+impl Finished {
+    /// Whether any stdout line contains `needle`.
+    pub fn said(&self, needle: &str) -> bool {
+        self.stdout.iter().any(|line| line.contains(needle))
+    }
+}
+
 /// A running child process, killed and reaped when dropped.
 pub struct Program {
     name: String,
@@ -208,6 +226,35 @@ impl Program {
             }
         }
         out
+    }
+
+    /// Reads everything the program prints until both streams end, then waits for it to
+    /// exit; all within `timeout` (else an error, and the program is killed).
+    pub fn finish(&mut self, timeout: Duration) -> anyhow::Result<Finished> {
+        let deadline = Instant::now() + timeout;
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let mut open_streams = 2;
+        while open_streams > 0 {
+            match self.next_line(deadline) {
+                Some(Output { text: None, .. }) => open_streams -= 1,
+                Some(Output {
+                    stream: Stream::Stdout,
+                    text: Some(text),
+                    ..
+                }) => stdout.push(text),
+                Some(Output {
+                    text: Some(text), ..
+                }) => stderr.push(text),
+                None => break,
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let status = self.wait_exit(left.max(Duration::from_millis(100)))?;
+        Ok(Finished {
+            status,
+            stdout,
+            stderr,
+        })
     }
 
     /// Waits for the program to exit on its own, up to `timeout`; an error (and the

@@ -1,0 +1,225 @@
+//! Lesson 01 end to end: the real binary, real sockets, loopback only, port 0.
+
+use shared::testing::{require_tool, Finished, Program};
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn tcp_basic(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tcp-basic"));
+    command.args(args);
+    command
+}
+
+/// A server on `addr` (port 0), ready: its `listening on` line has been read.
+fn server(addr: &str, extra: &[&str]) -> (Program, SocketAddr) {
+    let mut args = vec!["server", "--addr", addr];
+    args.extend_from_slice(extra);
+    let mut program = Program::spawn("server", tcp_basic(&args)).unwrap();
+    let bound = program.wait_ready(WAIT).unwrap();
+    (program, bound)
+}
+
+/// Runs a role to the end with `stdin` as its input.
+fn run(args: &[&str], stdin: &str) -> Finished {
+    let mut program = Program::spawn(args[0], tcp_basic(args)).unwrap();
+    program.send(stdin).unwrap();
+    program.close_stdin();
+    program.finish(WAIT).unwrap()
+}
+
+#[test]
+fn client_and_server_talk_and_bye_ends_the_conversation() {
+    let (mut server, addr) = server("127.0.0.1:0", &[]);
+    let addr = addr.to_string();
+    let client = run(&["client", "--addr", &addr], "hello\nhow are you?\nbye\nnot sent\n");
+    assert!(client.status.success(), "{client:?}");
+    assert!(client.said(&format!("connected to {addr} from 127.0.0.1:")));
+    let echoes: Vec<&String> = client.stdout.iter().filter(|l| l.starts_with("echo: ")).collect();
+    assert_eq!(echoes, ["echo: hello", "echo: how are you?", "echo: bye"]);
+    server.expect_stdout("message 1: hello", WAIT).unwrap();
+    server.expect_stdout("message 2: how are you?", WAIT).unwrap();
+    server.expect_stdout("left: said bye", WAIT).unwrap();
+
+    // `q` and `exit` end it too, and the server serves the next client.
+    for word in ["q", "exit"] {
+        let client = run(&["client", "--addr", &addr], &format!("{word}\n"));
+        assert!(client.status.success(), "{client:?}");
+        server.expect_stdout(&format!("left: said {word}"), WAIT).unwrap();
+    }
+}
+
+#[test]
+fn the_echo_is_byte_exact_even_for_bytes_that_are_not_utf8() {
+    let (mut server, addr) = server("127.0.0.1:0", &[]);
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let sent = b"\xff\xfe binary \x00\x01 and \xe4\xbd\xa0\xe5\xa5\xbd\n";
+    stream.write_all(sent).unwrap();
+    let mut got = vec![0; sent.len()];
+    stream.read_exact(&mut got).unwrap();
+    assert_eq!(&got, sent);
+    let line = server.expect_stdout("message 1:", WAIT).unwrap();
+    assert!(line.ends_with(r"\xff\xfe binary \0\x01 and 你好"), "{line}");
+}
+
+#[test]
+fn three_messages_in_one_read_are_split_by_line_framing() {
+    let (mut server, addr) = server("127.0.0.1:0", &[]);
+    let burst = run(&["burst", "--addr", &addr.to_string()], "one\ntwo\nthree\n");
+    assert!(burst.status.success(), "{burst:?}");
+    assert!(burst.said("echoed 14 bytes: one\\ntwo\\nthree\\n"), "{burst:?}");
+    assert!(burst.said("read returned 0"));
+    server.expect_stdout("read #1: 14 bytes", WAIT).unwrap();
+    server.expect_stdout("message 1: one", WAIT).unwrap();
+    server.expect_stdout("message 2: two", WAIT).unwrap();
+    server.expect_stdout("message 3: three", WAIT).unwrap();
+    server.expect_stdout("left: end of stream (read returned 0)", WAIT).unwrap();
+}
+
+#[test]
+fn without_framing_the_messages_run_together() {
+    let (mut server, addr) = server("127.0.0.1:0", &["--framing", "none"]);
+    let args = ["burst", "--addr", &addr.to_string(), "--framing", "none"];
+    let burst = run(&args, "one\ntwo\nthree\n");
+    assert!(burst.status.success(), "{burst:?}");
+    server.expect_stdout("message 1: onetwothree", WAIT).unwrap();
+    let rest = server.expect_stdout("left:", WAIT).unwrap();
+    assert!(!server.transcript().contains("message 2"), "{rest}");
+}
+
+#[test]
+fn length_prefixed_framing_works_too() {
+    let (mut server, addr) = server("127.0.0.1:0", &["--framing", "length"]);
+    let args = ["burst", "--addr", &addr.to_string(), "--framing", "length"];
+    let burst = run(&args, "first\nsecond\n");
+    assert!(burst.status.success(), "{burst:?}");
+    server.expect_stdout("read #1: 19 bytes", WAIT).unwrap();
+    server.expect_stdout("message 1: first", WAIT).unwrap();
+    server.expect_stdout("message 2: second", WAIT).unwrap();
+}
+
+#[test]
+fn a_message_split_over_many_writes_is_still_one_message() {
+    let (mut server, addr) = server("127.0.0.1:0", &[]);
+    let args = ["burst", "--addr", &addr.to_string(), "--chunk", "1"];
+    let burst = run(&args, "a longer message\n");
+    assert!(burst.status.success(), "{burst:?}");
+    server.expect_stdout("message 1: a longer message", WAIT).unwrap();
+}
+
+#[test]
+fn half_close_then_eof_with_an_unfinished_message() {
+    let (mut server, addr) = server("127.0.0.1:0", &[]);
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.write_all(b"no newline").unwrap();
+    // Half-close: we send no more, but can still read the echo.
+    stream.shutdown(Shutdown::Write).unwrap();
+    let mut echo = Vec::new();
+    stream.read_to_end(&mut echo).unwrap(); // ends when the server closes: read returns 0
+    assert_eq!(echo, b"no newline");
+    let line = server.expect_stdout("left:", WAIT).unwrap();
+    assert!(
+        line.ends_with("end of stream (read returned 0), 10 bytes of an unfinished message lost: no newline"),
+        "{line}"
+    );
+}
+
+#[test]
+fn one_client_at_a_time_the_next_waits_in_the_backlog() {
+    let (mut server, addr) = server("127.0.0.1:0", &[]);
+    let mut first = TcpStream::connect(addr).unwrap();
+    first.write_all(b"hi\n").unwrap();
+    let mut buf = [0u8; 3];
+    first.read_exact(&mut buf).unwrap();
+
+    // The second client connects (the kernel queues it) but is not served yet.
+    let mut second = TcpStream::connect(addr).unwrap();
+    second.write_all(b"me too\n").unwrap();
+    second
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut echo = [0u8; 7];
+    assert!(second.read(&mut echo).is_err(), "served while the first client is still here");
+
+    // When the first one leaves, the second is served.
+    first.write_all(b"bye\n").unwrap();
+    second.set_read_timeout(Some(WAIT)).unwrap();
+    second.read_exact(&mut echo).unwrap();
+    assert_eq!(&echo, b"me too\n");
+    server.expect_stdout("message 1: me too", WAIT).unwrap();
+}
+
+#[test]
+fn ipv6_works_too() {
+    let (mut server, addr) = server("[::1]:0", &[]);
+    assert!(addr.is_ipv6());
+    let client = run(&["client", "--addr", &addr.to_string()], "over IPv6\nq\n");
+    assert!(client.status.success(), "{client:?}");
+    assert!(client.said("echo: over IPv6"));
+    server.expect_stdout("[::1]:", WAIT).unwrap();
+}
+
+#[test]
+fn a_refused_connection_says_to_start_the_server() {
+    // A port that was free a moment ago: nobody listens there now.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let client = run(&["client", "--addr", &format!("127.0.0.1:{port}")], "hello\n");
+    assert_eq!(client.status.code(), Some(1));
+    assert_eq!(client.stderr.len(), 1, "one line: {:?}", client.stderr);
+    assert!(
+        client.stderr[0].contains(&format!("cannot connect to 127.0.0.1:{port}"))
+            && client.stderr[0]
+                .contains("is the server running? start it with: cargo run -p tcp-basic -- server"),
+        "{:?}",
+        client.stderr
+    );
+}
+
+#[test]
+fn a_busy_port_and_a_bad_address_are_clear_errors_not_panics() {
+    let (_server, addr) = server("127.0.0.1:0", &[]);
+    let second = run(&["server", "--addr", &addr.to_string()], "");
+    assert_eq!(second.status.code(), Some(1));
+    assert!(second.stderr.join("\n").contains(&format!("cannot bind {addr}")));
+
+    let bad = run(&["client", "--addr", "127.0.0.1"], "");
+    assert_eq!(bad.status.code(), Some(2), "clap refuses it");
+    assert!(bad.stderr.join("\n").contains("has no port"), "{bad:?}");
+    assert!(!bad.stderr.join("\n").contains("panicked"));
+}
+
+#[test]
+fn trace_dumps_each_segment_in_hex_and_ascii() {
+    let (_server, addr) = server("127.0.0.1:0", &[]);
+    let client = run(&["client", "--addr", &addr.to_string(), "--trace"], "hello\n");
+    assert!(client.status.success(), "{client:?}");
+    let stderr = client.stderr.join("\n");
+    assert!(stderr.contains(&format!("--> {addr}  6 bytes")), "{stderr}");
+    assert!(stderr.contains(&format!("<-- {addr}  6 bytes")), "{stderr}");
+    assert!(stderr.contains("0000  68 65 6c 6c 6f 0a"), "{stderr}");
+}
+
+#[test]
+fn netcat_is_a_client_too() {
+    let Some(nc) = require_tool("nc", "netcat-openbsd") else {
+        return;
+    };
+    let (mut server, addr) = server("127.0.0.1:0", &[]);
+    // -N: shut down the sending side at the end of stdin (netcat-openbsd).
+    let output = Command::new(nc)
+        .args(["-N", "-w", "10", "127.0.0.1", &addr.port().to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child.stdin.take().unwrap().write_all(b"hello from nc\nbye\n")?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "hello from nc\nbye\n");
+    server.expect_stdout("message 1: hello from nc", WAIT).unwrap();
+    server.expect_stdout("left: said bye", WAIT).unwrap();
+}
