@@ -4,10 +4,12 @@
 //! ```text
 //! cargo xtask list                  every lesson, its roles, what it teaches
 //! cargo xtask demo [LESSON ...]     run each lesson's server and clients together, live
+//! cargo xtask bench tftp [--quick]  lesson 06's speed on loopback, next to peer TFTP programs
 //! ```
 //!
 //! A lesson can be named by number (`01`), package (`tcp-basic`) or folder (`01-tcp-basic`).
 
+mod bench;
 mod demo;
 mod lessons;
 mod scenarios;
@@ -23,6 +25,9 @@ commands:
   demo [LESSON ...]    run each lesson's server with its scripted clients on loopback and
                        show the conversation live (default: every lesson). A LESSON is a
                        number (01), a package (tcp-basic) or a folder (01-tcp-basic).
+  bench tftp [--quick] download a 64 MiB file on loopback from our TFTP server, tftpd-hpa
+                       and atftpd with curl, tftp-hpa, busybox, atftp and our client, in
+                       each option class; print the median MB/s table and the targets
   help                 this text";
 
 fn main() -> ExitCode {
@@ -50,6 +55,7 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
             let chosen = lessons::select(rest)?;
             demo::run_all(&chosen)
         }
+        "bench" => bench::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
