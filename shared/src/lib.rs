@@ -1,16 +1,20 @@
 //! What several lessons need and no lesson exists to teach.
 //!
 //! Nothing in this crate opens, binds, connects or reads a socket: the socket calls a
-//! lesson teaches stay in that lesson's own files. What lives here is the small print:
+//! lesson teaches stay in that lesson's own files. (One exception, on purpose: [`loss`]
+//! wraps the lesson's own `send_to` to lose datagrams on demand.) What lives here is the
+//! small print:
 //!
 //! - [`addr`]: every lesson's default address in one table, and `IP:PORT` parsing with good errors;
 //! - [`ready`]: the `listening on IP:PORT` line every binding role prints first;
 //! - [`encoding`]: showing bytes as text, newline framing and length-prefixed framing;
 //! - [`trace`]: the hex + ASCII dump behind every `--trace` flag;
+//! - [`loss`]: the `--drop RATE` loss simulator of the UDP lessons (03, 06);
 //! - [`testing`]: running a lesson's binary from its tests (and from xtask) without sleeps.
 
 pub mod addr;
 pub mod encoding;
+pub mod loss;
 pub mod ready;
 pub mod testing;
 pub mod trace;
