@@ -4,12 +4,14 @@
 //! ```text
 //! cargo xtask list                  every lesson, its roles, what it teaches
 //! cargo xtask demo [LESSON ...]     run each lesson's server and clients together, live
+//! cargo xtask check-book            check the book's includes, links, images and commands
 //! cargo xtask bench tftp [--quick]  lesson 06's speed on loopback, next to peer TFTP programs
 //! ```
 //!
 //! A lesson can be named by number (`01`), package (`tcp-basic`) or folder (`01-tcp-basic`).
 
 mod bench;
+mod book;
 mod demo;
 mod lessons;
 mod scenarios;
@@ -28,6 +30,9 @@ commands:
   bench tftp [--quick] download a 64 MiB file on loopback from our TFTP server, tftpd-hpa
                        and atftpd with curl, tftp-hpa, busybox, atftp and our client, in
                        each option class; print the median MB/s table and the targets
+  check-book           check the book (docs/src): every {{#include}} anchor exists, every
+                       link and image resolves, every command names a real lesson, role
+                       and option (builds the lessons to ask their --help)
   help                 this text";
 
 fn main() -> ExitCode {
@@ -56,6 +61,7 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
             demo::run_all(&chosen)
         }
         "bench" => bench::run(rest),
+        "check-book" => book::run(&book::workspace_root()),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
