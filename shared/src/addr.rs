@@ -122,7 +122,10 @@ mod tests {
         let v6 = parse("[::1]:8888").unwrap();
         assert!(v6.is_ipv6() && v6.ip().is_loopback());
         assert!(parse("[::]:1234").unwrap().ip().is_unspecified());
-        assert!(parse(" 127.0.0.1:80 ").is_ok(), "surrounding blanks are forgiven");
+        assert!(
+            parse(" 127.0.0.1:80 ").is_ok(),
+            "surrounding blanks are forgiven"
+        );
     }
 
     #[test]

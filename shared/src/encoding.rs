@@ -231,7 +231,11 @@ mod tests {
         assert_eq!(display(b"hello"), "hello");
         assert_eq!(display("grüße".as_bytes()), "grüße");
         assert_eq!(display(b"a\xffb"), "a\\xffb");
-        assert_eq!(display(b"\xe4\xbd"), "\\xe4\\xbd", "a cut-off multi-byte character");
+        assert_eq!(
+            display(b"\xe4\xbd"),
+            "\\xe4\\xbd",
+            "a cut-off multi-byte character"
+        );
         assert_eq!(display(b"line\r\n"), "line\\r\\n");
         assert_eq!(display(b"\0\x07\t"), "\\0\\x07\t");
     }
@@ -269,11 +273,23 @@ mod tests {
     fn a_line_past_the_limit_is_refused_before_it_ends() {
         let mut lines = LineDecoder::new(8);
         lines.feed(b"12345678\n");
-        assert_eq!(drain_lines(&mut lines), ["12345678"], "exactly the limit is fine");
+        assert_eq!(
+            drain_lines(&mut lines),
+            ["12345678"],
+            "exactly the limit is fine"
+        );
         lines.feed(b"12345678\r\n");
-        assert_eq!(drain_lines(&mut lines), ["12345678"], "\\r\\n does not count");
+        assert_eq!(
+            drain_lines(&mut lines),
+            ["12345678"],
+            "\\r\\n does not count"
+        );
         lines.feed(b"123456789");
-        assert_eq!(lines.next_frame(), Ok(None), "one byte over may still be a \\r");
+        assert_eq!(
+            lines.next_frame(),
+            Ok(None),
+            "one byte over may still be a \\r"
+        );
         lines.feed(b"0");
         let err = lines.next_frame().unwrap_err();
         assert_eq!(err, FrameTooLong { max: 8, len: 10 });

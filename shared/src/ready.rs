@@ -48,7 +48,12 @@ mod tests {
 
     #[test]
     fn other_lines_are_not_readiness() {
-        for text in ["", "listening on", "listening on nowhere", "hello 127.0.0.1:1"] {
+        for text in [
+            "",
+            "listening on",
+            "listening on nowhere",
+            "hello 127.0.0.1:1",
+        ] {
             assert_eq!(parse(text), None, "{text:?}");
         }
     }

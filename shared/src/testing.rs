@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -136,24 +136,17 @@ impl Program {
     /// both streams have ended. Only for programs started with [`Program::spawn`].
     pub fn next_line(&mut self, deadline: Instant) -> Option<Output> {
         let lines = self.lines.as_ref()?;
-        loop {
-            let wait = deadline.saturating_duration_since(Instant::now());
-            match lines.recv_timeout(wait) {
-                Ok(output) => {
-                    if let Some(text) = &output.text {
-                        let tag = match output.stream {
-                            Stream::Stdout => "",
-                            Stream::Stderr => "(stderr) ",
-                        };
-                        self.transcript.push(format!("{tag}{text}"));
-                    }
-                    return Some(output);
-                }
-                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
-                    return None
-                }
-            }
+        let wait = deadline.saturating_duration_since(Instant::now());
+        // Timeout or both streams closed: no line.
+        let output = lines.recv_timeout(wait).ok()?;
+        if let Some(text) = &output.text {
+            let tag = match output.stream {
+                Stream::Stdout => "",
+                Stream::Stderr => "(stderr) ",
+            };
+            self.transcript.push(format!("{tag}{text}"));
         }
+        Some(output)
     }
 
     /// Waits for the readiness line, which must be the first line on stdout, and returns
@@ -190,7 +183,12 @@ impl Program {
         self.expect(Stream::Stderr, needle, timeout)
     }
 
-    fn expect(&mut self, stream: Stream, needle: &str, timeout: Duration) -> anyhow::Result<String> {
+    fn expect(
+        &mut self,
+        stream: Stream,
+        needle: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<String> {
         let deadline = Instant::now() + timeout;
         while let Some(output) = self.next_line(deadline) {
             if output.stream == stream {
@@ -305,7 +303,12 @@ impl Drop for Program {
 
 /// Reads `stream` line by line on a thread of its own and sends each line to `sink`,
 /// then one `text: None` at the end of the stream.
-fn forward_lines(name: &str, stream: Stream, pipe: impl Read + Send + 'static, sink: Sender<Output>) {
+fn forward_lines(
+    name: &str,
+    stream: Stream,
+    pipe: impl Read + Send + 'static,
+    sink: Sender<Output>,
+) {
     let name = name.to_string();
     thread::spawn(move || {
         let mut reader = BufReader::new(pipe);
@@ -384,9 +387,14 @@ mod tests {
         let addr = program.wait_ready(Duration::from_secs(10)).unwrap();
         assert_eq!(addr, "127.0.0.1:4242".parse().unwrap());
         program.send("hi\n").unwrap();
-        let line = program.expect_stdout("got", Duration::from_secs(10)).unwrap();
+        let line = program
+            .expect_stdout("got", Duration::from_secs(10))
+            .unwrap();
         assert_eq!(line, "got hi");
-        assert!(program.wait_exit(Duration::from_secs(10)).unwrap().success());
+        assert!(program
+            .wait_exit(Duration::from_secs(10))
+            .unwrap()
+            .success());
         assert!(program.transcript().contains("(stderr) oops"));
     }
 

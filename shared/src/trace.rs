@@ -132,7 +132,10 @@ mod tests {
             lines[1],
             "    0000  41 42 43 44 45 46 47 48  49 4a 4b 4c 4d 4e 4f 50  ABCDEFGHIJKLMNOP"
         );
-        assert_eq!(lines[2].trim_end(), "    0010  51                                                Q");
+        assert_eq!(
+            lines[2].trim_end(),
+            "    0010  51                                                Q"
+        );
         assert_eq!(lines.len(), 3);
     }
 

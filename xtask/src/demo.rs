@@ -29,7 +29,11 @@ pub fn run_all(lessons: &[&Lesson]) -> anyhow::Result<ExitCode> {
     for lesson in lessons {
         println!("\n=== {}: {} ===", lesson.folder(), lesson.teaches);
         let started = Instant::now();
-        let exe = bin_dir.join(format!("{}{}", lesson.package, std::env::consts::EXE_SUFFIX));
+        let exe = bin_dir.join(format!(
+            "{}{}",
+            lesson.package,
+            std::env::consts::EXE_SUFFIX
+        ));
         let mut demo = Demo::new(exe, LESSON_DEADLINE);
         let result = (lesson.scenario)(&mut demo).and_then(|()| demo.finish());
         // Dropping the demo kills and reaps whatever still runs, on success and failure.
@@ -55,7 +59,10 @@ pub fn run_all(lessons: &[&Lesson]) -> anyhow::Result<ExitCode> {
 fn build(lessons: &[&Lesson]) -> anyhow::Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
-    command.arg("build").arg("--bins").current_dir(workspace_root());
+    command
+        .arg("build")
+        .arg("--bins")
+        .current_dir(workspace_root());
     for lesson in lessons {
         command.args(["--package", lesson.package]);
     }
@@ -137,7 +144,12 @@ impl Demo {
     }
 
     /// Starts a client, gives it `script` on stdin and closes stdin (end of input).
-    pub fn scripted_client(&mut self, name: &str, args: &[&str], script: &str) -> anyhow::Result<()> {
+    pub fn scripted_client(
+        &mut self,
+        name: &str,
+        args: &[&str],
+        script: &str,
+    ) -> anyhow::Result<()> {
         self.client(name, args)?;
         self.send(name, script)?;
         self.close_stdin(name)

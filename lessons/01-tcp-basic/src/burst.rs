@@ -67,7 +67,10 @@ pub fn run(args: Args) -> Result<()> {
     let mut stream = TcpStream::connect(server).with_context(|| {
         format!("cannot connect to {server} (is the server running? start it with: cargo run -p tcp-basic -- server)")
     })?;
-    println!("connected to {server}; sending {count} messages, {} bytes", wire.len());
+    println!(
+        "connected to {server}; sending {count} messages, {} bytes",
+        wire.len()
+    );
 
     // All messages back to back: one write, or many small ones with --chunk.
     match args.chunk {

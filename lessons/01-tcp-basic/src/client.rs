@@ -59,7 +59,11 @@ pub fn run(args: Args) -> Result<()> {
     let mut typed = Vec::new();
     loop {
         typed.clear();
-        if stdin.read_until(b'\n', &mut typed).context("cannot read stdin")? == 0 {
+        if stdin
+            .read_until(b'\n', &mut typed)
+            .context("cannot read stdin")?
+            == 0
+        {
             break; // end of input (Ctrl-D, or the end of a piped file)
         }
         let line = trim_newline(&typed);
@@ -80,7 +84,10 @@ pub fn run(args: Args) -> Result<()> {
                 .read(&mut buf)
                 .with_context(|| format!("cannot receive from {server}"))?;
             if n == 0 {
-                bail!("{server} closed the connection before echoing {:?}", display(line));
+                bail!(
+                    "{server} closed the connection before echoing {:?}",
+                    display(line)
+                );
             }
             tracer.received(server, &buf[..n]);
             replies.feed(&buf[..n]);

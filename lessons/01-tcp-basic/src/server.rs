@@ -94,7 +94,9 @@ pub fn run(args: Args) -> Result<()> {
     let listener: TcpListener = socket.into();
 
     // The address we really got (port 0 becomes a real port): the readiness line.
-    let local = listener.local_addr().context("cannot read our own address")?;
+    let local = listener
+        .local_addr()
+        .context("cannot read our own address")?;
     ready::announce(local);
 
     loop {

@@ -73,7 +73,11 @@ pub fn run(args: Args) -> Result<()> {
     let mut typed = Vec::new();
     loop {
         typed.clear();
-        if stdin.read_until(b'\n', &mut typed).context("cannot read stdin")? == 0 {
+        if stdin
+            .read_until(b'\n', &mut typed)
+            .context("cannot read stdin")?
+            == 0
+        {
             break; // end of input: closing the connection ends the conversation too
         }
         let line = trim_newline(&typed);

@@ -81,7 +81,9 @@ pub fn run(args: Args) -> Result<()> {
             args.addr
         )
     })?;
-    let local = listener.local_addr().context("cannot read our own address")?;
+    let local = listener
+        .local_addr()
+        .context("cannot read our own address")?;
     ready::announce(local);
 
     match args.workers {
