@@ -41,6 +41,13 @@ pub const LESSONS: &[Lesson] = &[
         teaches: "serving many clients: a thread per connection, then a bounded worker pool",
         scenario: scenarios::threaded_server::run,
     },
+    Lesson {
+        number: "05",
+        package: "broadcast",
+        roles: &["listen", "announce", "subnet"],
+        teaches: "UDP broadcast: SO_REUSEADDR, SO_BROADCAST, netmasks and broadcast addresses, IPMsg discovery",
+        scenario: scenarios::broadcast::run,
+    },
 ];
 
 /// Prints the table for `cargo xtask list`.

@@ -4,5 +4,6 @@
 //! Servers always bind `127.0.0.1:0` and the demo reads the real port from their
 //! `listening on` line.
 
+pub mod broadcast;
 pub mod tcp_basic;
 pub mod threaded_server;

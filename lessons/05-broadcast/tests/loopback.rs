@@ -1,0 +1,294 @@
+//! Lesson 05 on loopback: several listeners on one port, broadcasts to 127.255.255.255,
+//! discovery, malformed datagrams, and the errors the lesson teaches.
+//!
+//! Every listener of a test shares ONE port (a broadcast reaches the sockets bound to
+//! its destination port): the first listener binds port 0 and the others the port it
+//! got, which SO_REUSEADDR / SO_REUSEPORT allow.
+
+use broadcast::ipmsg::{self, Packet};
+use shared::testing::Program;
+use std::net::{SocketAddr, UdpSocket};
+use std::process::Command;
+use std::time::Duration;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+fn command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_broadcast"));
+    command.args(args);
+    command
+}
+
+/// `listen --addr 0.0.0.0:PORT --user NAME`, running and bound.
+fn listener(name: &str, port: u16) -> (Program, SocketAddr) {
+    let addr = format!("0.0.0.0:{port}");
+    let mut program =
+        Program::spawn(name, command(&["listen", "--addr", &addr, "--user", name])).unwrap();
+    let bound = program.wait_ready(TIMEOUT).unwrap();
+    (program, bound)
+}
+
+/// Three listeners on one port: the first picks it.
+fn three_listeners() -> (Vec<Program>, u16) {
+    let (first, bound) = listener("listener-1", 0);
+    let port = bound.port();
+    assert_ne!(port, 0);
+    let mut listeners = vec![first];
+    for name in ["listener-2", "listener-3"] {
+        let (program, bound) = listener(name, port);
+        assert_eq!(bound.port(), port, "{name} shares the port");
+        listeners.push(program);
+    }
+    (listeners, port)
+}
+
+/// The default target's IP (127.255.255.255) with the test's port.
+fn loopback_broadcast(port: u16) -> String {
+    let mut target = shared::addr::parse(shared::addr::BROADCAST_TARGET).unwrap();
+    target.set_port(port);
+    target.to_string()
+}
+
+/// Runs `announce` to the end and returns its stdout.
+fn announce(args: &[&str]) -> Vec<String> {
+    let mut announcer = Program::spawn("announce", command(args)).unwrap();
+    announcer.wait_ready(TIMEOUT).unwrap();
+    let lines = announcer.rest_of_stdout(TIMEOUT);
+    let status = announcer.wait_exit(TIMEOUT).unwrap();
+    assert!(status.success(), "{status}: {}", announcer.transcript());
+    lines
+}
+
+#[test]
+fn three_listeners_all_receive_one_broadcast() {
+    let (mut listeners, port) = three_listeners();
+    let to = loopback_broadcast(port);
+    let lines = announce(&["announce", "--to", &to, "--user", "alice", "--wait", "500"]);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("sent BR_ENTRY to 127.255.255.255")),
+        "{lines:?}"
+    );
+    for listener in &mut listeners {
+        let line = listener
+            .expect_stdout("BR_ENTRY from alice@", TIMEOUT)
+            .unwrap();
+        // The sender is shown, and it is the announcer on loopback.
+        assert!(line.starts_with("127.0.0.1:"), "{line}");
+        listener
+            .expect_stdout("answered ANSENTRY", TIMEOUT)
+            .unwrap();
+        // The BR_EXIT at the end is a broadcast too: everyone hears it.
+        listener
+            .expect_stdout("BR_EXIT from alice@", TIMEOUT)
+            .unwrap();
+    }
+}
+
+#[test]
+fn discovery_finds_all_three() {
+    let (_listeners, port) = three_listeners();
+    let to = loopback_broadcast(port);
+    let lines = announce(&["announce", "--to", &to, "--wait", "1000"]);
+    let answers: Vec<&String> = lines.iter().filter(|l| l.starts_with("answer ")).collect();
+    assert_eq!(answers.len(), 3, "{lines:?}");
+    for name in ["listener-1", "listener-2", "listener-3"] {
+        assert!(
+            answers.iter().any(|l| l.contains(&format!(": {name}@"))),
+            "{name} did not answer: {lines:?}"
+        );
+    }
+    // All three answer from the same shared port, by unicast.
+    for answer in &answers {
+        assert!(
+            answer.contains(&format!("from 127.0.0.1:{port}: ")),
+            "{answer}"
+        );
+    }
+    assert!(
+        lines.iter().any(|l| l.starts_with("3 answered: ")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn nobody_listening_is_said_plainly() {
+    // A port nobody listens on: bind one, note it, close it.
+    let port = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let lines = announce(&[
+        "announce",
+        "--to",
+        &loopback_broadcast(port),
+        "--wait",
+        "200",
+    ]);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("nobody answered") && l.contains("listen")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn malformed_datagrams_are_reported_and_ignored_by_the_listener() {
+    let (mut listener, bound) = listener("listener", 0);
+    let to: SocketAddr = format!("127.0.0.1:{}", bound.port()).parse().unwrap();
+    let us = UdpSocket::bind("127.0.0.1:0").unwrap();
+    us.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let fixtures: [(&[u8], &str); 4] = [
+        (b"hello\n", "1 of the 6 fields"),
+        (b"\xff\xfe\xfd", "not UTF-8"),
+        (b"2:1:mallory:evil:1:x", "version 2"),
+        (
+            b"1:1:mallory:evil:BR_ENTRY:x",
+            "command \"BR_ENTRY\" is not a decimal number",
+        ),
+    ];
+    for (bytes, why) in fixtures {
+        us.send_to(bytes, to).unwrap();
+        let line = listener
+            .expect_stderr("ignored a malformed datagram", TIMEOUT)
+            .unwrap();
+        assert!(line.contains(why), "{line}");
+    }
+    // Still serving: a good BR_ENTRY gets its ANSENTRY, back to our own port.
+    let entry = Packet::new(7, "tester", "here", ipmsg::BR_ENTRY, "tester")
+        .emit()
+        .unwrap();
+    us.send_to(&entry, to).unwrap();
+    let mut buf = [0u8; 1024];
+    let (n, from) = us.recv_from(&mut buf).unwrap();
+    assert_eq!(from.port(), bound.port());
+    let answer = Packet::parse(&buf[..n]).unwrap();
+    assert_eq!(
+        (answer.mode(), answer.user.as_str()),
+        (ipmsg::ANSENTRY, "listener")
+    );
+    listener
+        .expect_stdout("BR_ENTRY from tester@here (packet 7)", TIMEOUT)
+        .unwrap();
+}
+
+/// A fake listener (a plain socket on the broadcast port) answers garbage first, then a
+/// real ANSENTRY: announce reports the garbage and still lists the answer.
+#[test]
+fn malformed_answers_are_reported_and_ignored_by_announce() {
+    let fake = UdpSocket::bind("0.0.0.0:0").unwrap();
+    fake.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let port = fake.local_addr().unwrap().port();
+    let mut announcer = Program::spawn(
+        "announce",
+        command(&[
+            "announce",
+            "--to",
+            &loopback_broadcast(port),
+            "--wait",
+            "1500",
+        ]),
+    )
+    .unwrap();
+    announcer.wait_ready(TIMEOUT).unwrap();
+    let mut buf = [0u8; 1024];
+    let (n, from) = fake.recv_from(&mut buf).unwrap();
+    assert_eq!(Packet::parse(&buf[..n]).unwrap().mode(), ipmsg::BR_ENTRY);
+    fake.send_to(b"1:2:3", from).unwrap();
+    let answer = Packet::new(9, "fake", "box", ipmsg::ANSENTRY, "")
+        .emit()
+        .unwrap();
+    fake.send_to(&answer, from).unwrap();
+    let line = announcer
+        .expect_stderr("ignored a malformed datagram", TIMEOUT)
+        .unwrap();
+    assert!(line.contains("3 of the 6 fields"), "{line}");
+    announcer.expect_stdout("answer 1 from", TIMEOUT).unwrap();
+    announcer
+        .expect_stdout("1 answered: fake@box", TIMEOUT)
+        .unwrap();
+    assert!(announcer.wait_exit(TIMEOUT).unwrap().success());
+}
+
+#[test]
+fn without_so_broadcast_the_kernel_says_permission_denied() {
+    let mut announcer = Program::spawn(
+        "announce",
+        command(&[
+            "announce",
+            "--to",
+            &loopback_broadcast(9),
+            "--no-broadcast-flag",
+        ]),
+    )
+    .unwrap();
+    announcer.wait_ready(TIMEOUT).unwrap();
+    let line = announcer
+        .expect_stderr("cannot send to 127.255.255.255:9", TIMEOUT)
+        .unwrap();
+    assert!(line.contains("Permission denied"), "{line}");
+    assert!(line.contains("needs SO_BROADCAST"), "{line}");
+    assert!(!announcer.wait_exit(TIMEOUT).unwrap().success());
+}
+
+#[test]
+fn without_so_reuseaddr_a_second_listener_cannot_bind() {
+    let (_first, bound) = listener("listener-1", 0);
+    let addr = format!("0.0.0.0:{}", bound.port());
+    let mut second = Program::spawn(
+        "second",
+        command(&["listen", "--addr", &addr, "--no-reuse"]),
+    )
+    .unwrap();
+    let line = second.expect_stderr("cannot bind", TIMEOUT).unwrap();
+    assert!(line.contains("Address already in use"), "{line}");
+    assert!(line.contains("drop --no-reuse"), "{line}");
+    assert!(!second.wait_exit(TIMEOUT).unwrap().success());
+}
+
+#[test]
+fn subnet_prints_network_host_part_and_broadcast() {
+    let mut program = Program::spawn("subnet", command(&["subnet", "192.168.1.37/24"])).unwrap();
+    let lines = program.rest_of_stdout(TIMEOUT);
+    assert!(program.wait_exit(TIMEOUT).unwrap().success());
+    let starts = |name: &str, value: &str| {
+        lines.iter().any(|l| {
+            let mut words = l.strip_prefix(name).unwrap_or("").split_whitespace();
+            l.starts_with(name) && words.next() == Some(value)
+        })
+    };
+    assert!(starts("network", "192.168.1.0"), "{lines:?}");
+    assert!(starts("host part", "0.0.0.37"), "{lines:?}");
+    assert!(starts("broadcast", "192.168.1.255"), "{lines:?}");
+    assert!(starts("mask", "255.255.255.0"), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("11000000.10101000.00000001.00100101")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn bad_input_is_a_one_line_error_not_a_panic() {
+    for args in [
+        &["subnet", "192.168.1.37/255.0.255.0"][..],
+        &["subnet", "banana"],
+        &["announce", "--to", "127.255.255.255"],
+        &["listen", "--user", "a:b", "--addr", "127.0.0.1:0"],
+    ] {
+        let output = command(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.trim().is_empty(), "{args:?}");
+    }
+    let output = command(&["listen", "--user", "a:b", "--addr", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad --user or --host"), "{stderr}");
+}

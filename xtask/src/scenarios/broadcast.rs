@@ -1,0 +1,39 @@
+use crate::demo::Demo;
+
+/// 05: three listeners share one port; `announce` broadcasts one BR_ENTRY to loopback's
+/// broadcast address, every listener prints it and answers by unicast, and announce
+/// lists the three answers.
+pub fn run(demo: &mut Demo) -> anyhow::Result<()> {
+    // A broadcast reaches every socket bound to its port, so all listeners need the SAME
+    // port: the first picks a free one, the others share it (SO_REUSEADDR). They bind
+    // 0.0.0.0: a socket bound to 127.0.0.1 never sees a broadcast.
+    let listeners = ["listen-1", "listen-2", "listen-3"];
+    let port = demo
+        .server(
+            listeners[0],
+            &["listen", "--addr", "0.0.0.0:0", "--user", listeners[0]],
+        )?
+        .port();
+    let shared_port = format!("0.0.0.0:{port}");
+    for name in &listeners[1..] {
+        demo.server(name, &["listen", "--addr", &shared_port, "--user", name])?;
+    }
+
+    let target = format!("127.255.255.255:{port}");
+    demo.client(
+        "announce",
+        &[
+            "announce", "--to", &target, "--user", "teacher", "--wait", "1000",
+        ],
+    )?;
+    for name in listeners {
+        demo.expect(name, "BR_ENTRY from teacher@")?;
+        demo.expect(name, "answered ANSENTRY")?;
+    }
+    demo.wait("announce")?;
+    demo.expect("announce", "3 answered")?;
+    for name in listeners {
+        demo.expect("announce", &format!(": {name}@"))?;
+    }
+    Ok(())
+}
