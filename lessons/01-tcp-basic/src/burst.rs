@@ -89,6 +89,7 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
 
+    // ANCHOR: half_close
     // Half-close: send FIN, keep the receiving side open. The server's next read
     // returns 0 (end of stream) once it has read everything we sent.
     stream
@@ -109,6 +110,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     println!("echoed {} bytes: {}", echo.len(), display(&echo));
     println!("server closed its side too (read returned 0)");
+    // ANCHOR_END: half_close
     if echo != wire {
         bail!("the echo differs from what we sent");
     }

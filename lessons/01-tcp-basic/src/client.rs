@@ -40,6 +40,7 @@ pub fn run(args: Args) -> Result<()> {
     let tracer = Tracer::new(args.trace);
     let server = args.addr;
 
+    // ANCHOR: connect
     // 1. socket() + connect(): std does both in TcpStream::connect. connect() also
     //    bind()s us to an ephemeral port, and returns once the handshake is done.
     let mut stream = TcpStream::connect(server).map_err(|err| {
@@ -52,6 +53,7 @@ pub fn run(args: Args) -> Result<()> {
     })?;
     let local = stream.local_addr().context("cannot read our own address")?;
     println!("connected to {server} from {local}");
+    // ANCHOR_END: connect
 
     let mut replies = LineDecoder::new(MAX_MESSAGE);
     let mut buf = [0u8; 1024];

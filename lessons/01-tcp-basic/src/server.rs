@@ -62,6 +62,7 @@ const READ_BUFFER: usize = 1024;
 pub fn run(args: Args) -> Result<()> {
     let tracer = Tracer::new(args.trace);
 
+    // ANCHOR: setup
     // 1. socket(): a TCP endpoint (SOCK_STREAM) of the address's family, IPv4 or IPv6.
     //    std's TcpListener::bind does steps 1 to 3 in one call; we spell them out with
     //    socket2, which maps each one to its system call.
@@ -98,7 +99,9 @@ pub fn run(args: Args) -> Result<()> {
         .local_addr()
         .context("cannot read our own address")?;
     ready::announce(local);
+    // ANCHOR_END: setup
 
+    // ANCHOR: accept
     loop {
         // 4. accept(): take the next connected client off the queue, waiting if there is
         //    none. It returns a NEW socket for this one client; `listener` keeps listening.
@@ -118,10 +121,12 @@ pub fn run(args: Args) -> Result<()> {
             Err(err) => println!("{peer} left: {err:#}"),
         }
     }
+    // ANCHOR_END: accept
 }
 
 /// Reads from one client until it quits or closes, echoing every byte, and prints each
 /// read and each message found in the stream. Returns why the conversation ended.
+// ANCHOR: read_write
 fn converse(
     mut stream: TcpStream,
     peer: SocketAddr,
@@ -162,6 +167,8 @@ fn converse(
             .with_context(|| format!("write to {peer} failed"))?;
         tracer.sent(peer, bytes);
 
+        // ANCHOR_END: read_write
+        // ANCHOR: messages
         // Now find the messages in what has arrived so far.
         let found = deframer
             .messages(bytes)
@@ -173,6 +180,7 @@ fn converse(
                 // 7. close(): returning drops `stream`, which closes the socket; the
                 //    client's next read returns 0.
                 return Ok(format!("said {}", display(message.trim_ascii())));
+                // ANCHOR_END: messages
             }
         }
     }
