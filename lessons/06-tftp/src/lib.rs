@@ -16,3 +16,4 @@ pub mod netascii;
 pub mod options;
 pub mod packet;
 pub mod path;
+pub mod transfer;
