@@ -96,6 +96,7 @@ fn target_dir() -> anyhow::Result<PathBuf> {
 /// One lesson's running demo: the programs it started and their merged output.
 pub struct Demo {
     exe: PathBuf,
+    budget: Duration,
     deadline: Instant,
     sink: Sender<Output>,
     output: Receiver<Output>,
@@ -117,6 +118,7 @@ impl Demo {
         let (sink, output) = mpsc::channel();
         Demo {
             exe,
+            budget,
             deadline: Instant::now() + budget,
             sink,
             output,
@@ -255,7 +257,7 @@ impl Demo {
             }
             let now = Instant::now();
             if now >= self.deadline {
-                bail!("the lesson's deadline ({LESSON_DEADLINE:?}) passed");
+                bail!("the lesson's deadline ({:?}) passed", self.budget);
             }
             // Wake up now and then even without output, to notice exits.
             let wait = (self.deadline - now).min(Duration::from_millis(20));
@@ -301,4 +303,81 @@ fn display_name(exe: &Path) -> String {
     exe.file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A demo whose "lesson binary" is the shell, so each program is a tiny script.
+    fn shell_demo(budget: Duration) -> Demo {
+        Demo::new(PathBuf::from("/bin/sh"), budget)
+    }
+
+    const SERVER: &str = "echo 'listening on 127.0.0.1:4242'; while read line; do echo \"got $line\"; done; sleep 60";
+
+    #[test]
+    fn a_scenario_that_goes_well() {
+        let mut demo = shell_demo(Duration::from_secs(20));
+        let addr = demo.server("server", &["-c", SERVER]).unwrap();
+        assert_eq!(addr, "127.0.0.1:4242".parse().unwrap());
+        demo.scripted_client("client", &["-c", "echo hello; echo oops >&2"], "")
+            .unwrap();
+        demo.expect("client", "hello").unwrap();
+        demo.send("server", "ping\n").unwrap();
+        demo.expect("server", "got ping").unwrap();
+        demo.finish().unwrap();
+        assert!(
+            demo.seen.iter().all(|(_, text)| text != "oops"),
+            "stderr is shown, not matched"
+        );
+    }
+
+    #[test]
+    fn a_failing_client_fails_the_demo() {
+        let mut demo = shell_demo(Duration::from_secs(20));
+        demo.client("client", &["-c", "exit 3"]).unwrap();
+        let err = demo.finish().unwrap_err();
+        assert!(format!("{err:#}").contains("client exited with"), "{err:#}");
+    }
+
+    #[test]
+    fn a_server_that_dies_early_fails_the_demo() {
+        let mut demo = shell_demo(Duration::from_secs(20));
+        demo.server("server", &["-c", "echo 'listening on 127.0.0.1:1'"])
+            .unwrap();
+        demo.scripted_client("client", &["-c", "true"], "").unwrap();
+        demo.wait("client").unwrap();
+        // Wait until the server has exited.
+        demo.pump_until(|demo| demo.find("server").ok()?.program.try_status())
+            .unwrap();
+        let err = demo.finish().unwrap_err();
+        assert!(err.to_string().contains("stopped by itself"), "{err:#}");
+    }
+
+    #[test]
+    fn no_readiness_line_and_a_hanging_client_hit_the_deadline_and_are_killed() {
+        let mut demo = shell_demo(Duration::from_millis(300));
+        let err = demo.server("server", &["-c", "sleep 60"]).unwrap_err();
+        assert!(format!("{err:#}").contains("deadline"), "{err:#}");
+        demo.client("client", &["-c", "sleep 60"]).unwrap();
+        assert!(demo.finish().is_err());
+        let pids: Vec<u32> = demo.programs.iter().map(|r| r.program.id()).collect();
+        drop(demo);
+        for pid in pids {
+            // Reaped: the process is gone (a zombie would still have a /proc entry).
+            assert!(
+                !Path::new(&format!("/proc/{pid}")).exists(),
+                "{pid} still there"
+            );
+        }
+    }
+
+    #[test]
+    fn expect_fails_when_the_line_never_comes() {
+        let mut demo = shell_demo(Duration::from_millis(300));
+        demo.scripted_client("client", &["-c", "echo something else"], "")
+            .unwrap();
+        assert!(demo.expect("client", "never printed").is_err());
+    }
 }

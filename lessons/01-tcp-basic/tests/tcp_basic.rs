@@ -190,6 +190,20 @@ fn ipv6_works_too() {
 }
 
 #[test]
+fn a_server_on_the_ipv6_wildcard_takes_ipv6_and_ipv4_clients() {
+    let (_server, addr) = server("[::]:0", &[]);
+    // On Linux an IPv6 socket also accepts IPv4 clients (IPV6_V6ONLY is off by default).
+    for client_addr in [
+        format!("[::1]:{}", addr.port()),
+        format!("127.0.0.1:{}", addr.port()),
+    ] {
+        let client = run(&["client", "--addr", &client_addr], "both\nq\n");
+        assert!(client.status.success(), "{client_addr}: {client:?}");
+        assert!(client.said("echo: both"));
+    }
+}
+
+#[test]
 fn a_refused_connection_says_to_start_the_server() {
     // A port that was free a moment ago: nobody listens there now.
     let port = TcpListener::bind("127.0.0.1:0")
