@@ -208,44 +208,14 @@ impl Program {
     /// Reads every remaining line until both streams end or the deadline passes, and
     /// returns the stdout lines among them.
     pub fn rest_of_stdout(&mut self, timeout: Duration) -> Vec<String> {
-        let deadline = Instant::now() + timeout;
-        let mut out = Vec::new();
-        let mut open_streams = 2;
-        while open_streams > 0 {
-            match self.next_line(deadline) {
-                Some(Output { text: None, .. }) => open_streams -= 1,
-                Some(Output {
-                    stream: Stream::Stdout,
-                    text: Some(text),
-                    ..
-                }) => out.push(text),
-                Some(_) => {}
-                None => break,
-            }
-        }
-        out
+        self.drain(Instant::now() + timeout).0
     }
 
     /// Reads everything the program prints until both streams end, then waits for it to
     /// exit; all within `timeout` (else an error, and the program is killed).
     pub fn finish(&mut self, timeout: Duration) -> anyhow::Result<Finished> {
         let deadline = Instant::now() + timeout;
-        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-        let mut open_streams = 2;
-        while open_streams > 0 {
-            match self.next_line(deadline) {
-                Some(Output { text: None, .. }) => open_streams -= 1,
-                Some(Output {
-                    stream: Stream::Stdout,
-                    text: Some(text),
-                    ..
-                }) => stdout.push(text),
-                Some(Output {
-                    text: Some(text), ..
-                }) => stderr.push(text),
-                None => break,
-            }
-        }
+        let (stdout, stderr) = self.drain(deadline);
         let left = deadline.saturating_duration_since(Instant::now());
         let status = self.wait_exit(left.max(Duration::from_millis(100)))?;
         Ok(Finished {
@@ -253,6 +223,27 @@ impl Program {
             stdout,
             stderr,
         })
+    }
+
+    /// Reads lines until both streams end or the deadline: (stdout lines, stderr lines).
+    fn drain(&mut self, deadline: Instant) -> (Vec<String>, Vec<String>) {
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let mut open_streams = 2;
+        while open_streams > 0 {
+            match self.next_line(deadline) {
+                Some(Output { text: None, .. }) => open_streams -= 1,
+                Some(Output {
+                    stream,
+                    text: Some(text),
+                    ..
+                }) => match stream {
+                    Stream::Stdout => stdout.push(text),
+                    Stream::Stderr => stderr.push(text),
+                },
+                None => break,
+            }
+        }
+        (stdout, stderr)
     }
 
     /// Waits for the program to exit on its own, up to `timeout`; an error (and the
@@ -336,6 +327,32 @@ fn forward_lines(
             text: None,
         });
     });
+}
+
+/// Starts `command` and waits for its readiness line: the first step of most tests.
+pub fn start_ready(
+    name: &str,
+    command: Command,
+    timeout: Duration,
+) -> anyhow::Result<(Program, SocketAddr)> {
+    let mut program = Program::spawn(name, command)?;
+    let addr = program.wait_ready(timeout)?;
+    Ok((program, addr))
+}
+
+/// Runs `command` to the end with `stdin` as its whole input.
+pub fn run_with_input(
+    name: &str,
+    command: Command,
+    stdin: &str,
+    timeout: Duration,
+) -> anyhow::Result<Finished> {
+    let mut program = Program::spawn(name, command)?;
+    // A program that fails early (e.g. connection refused) may exit before reading its
+    // stdin; writing to it then fails with a broken pipe, which is not an error here.
+    let _ = program.send(stdin);
+    program.close_stdin();
+    program.finish(timeout)
 }
 
 /// Finds `tool` on the PATH. Returns `None` if it is missing, after printing why the

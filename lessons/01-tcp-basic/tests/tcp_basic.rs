@@ -1,6 +1,6 @@
 //! Lesson 01 end to end: the real binary, real sockets, loopback only, port 0.
 
-use shared::testing::{require_tool, Finished, Program};
+use shared::testing::{require_tool, run_with_input, start_ready, Finished, Program};
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
@@ -18,19 +18,12 @@ fn tcp_basic(args: &[&str]) -> Command {
 fn server(addr: &str, extra: &[&str]) -> (Program, SocketAddr) {
     let mut args = vec!["server", "--addr", addr];
     args.extend_from_slice(extra);
-    let mut program = Program::spawn("server", tcp_basic(&args)).unwrap();
-    let bound = program.wait_ready(WAIT).unwrap();
-    (program, bound)
+    start_ready("server", tcp_basic(&args), WAIT).unwrap()
 }
 
 /// Runs a role to the end with `stdin` as its input.
 fn run(args: &[&str], stdin: &str) -> Finished {
-    let mut program = Program::spawn(args[0], tcp_basic(args)).unwrap();
-    // A program that fails early (e.g. connection refused) may exit before reading its
-    // stdin; writing to it then fails with a broken pipe, which is not the test's concern.
-    let _ = program.send(stdin);
-    program.close_stdin();
-    program.finish(WAIT).unwrap()
+    run_with_input(args[0], tcp_basic(args), stdin, WAIT).unwrap()
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Lesson 02 end to end: many clients, the pool, the idle timeout, the line limit.
 
-use shared::testing::{require_tool, Finished, Program};
+use shared::testing::{require_tool, run_with_input, start_ready, Finished, Program};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
@@ -15,21 +15,16 @@ fn threaded_server(args: &[&str]) -> Command {
     command
 }
 
+/// A server on `addr` (port 0), ready: its `listening on` line has been read.
 fn server(addr: &str, extra: &[&str]) -> (Program, SocketAddr) {
     let mut args = vec!["server", "--addr", addr];
     args.extend_from_slice(extra);
-    let mut program = Program::spawn("server", threaded_server(&args)).unwrap();
-    let bound = program.wait_ready(WAIT).unwrap();
-    (program, bound)
+    start_ready("server", threaded_server(&args), WAIT).unwrap()
 }
 
+/// Runs a role to the end with `stdin` as its input.
 fn run(args: &[&str], stdin: &str) -> Finished {
-    let mut program = Program::spawn(args[0], threaded_server(args)).unwrap();
-    // A program that fails early (e.g. connection refused) may exit before reading its
-    // stdin; writing to it then fails with a broken pipe, which is not the test's concern.
-    let _ = program.send(stdin);
-    program.close_stdin();
-    program.finish(WAIT).unwrap()
+    run_with_input(args[0], threaded_server(args), stdin, WAIT).unwrap()
 }
 
 /// A test client: a stream with a deadline on every read, and a line reader.
