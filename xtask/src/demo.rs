@@ -145,6 +145,15 @@ impl Demo {
         self.spawn(name, args, false)
     }
 
+    /// Starts a program that binds like a server (waits for its `listening on` line and
+    /// returns the address) but must end by itself with status 0 before the demo ends,
+    /// like a client: a chat peer. Its stdin stays open for [`Demo::send`].
+    pub fn peer(&mut self, name: &str, args: &[&str]) -> anyhow::Result<SocketAddr> {
+        self.spawn(name, args, false)?;
+        self.pump_until(|demo| demo.ready_addr(name))
+            .with_context(|| format!("waiting for {name}'s `listening on` line"))
+    }
+
     /// Starts a client, gives it `script` on stdin and closes stdin (end of input).
     pub fn scripted_client(
         &mut self,

@@ -42,6 +42,13 @@ pub const LESSONS: &[Lesson] = &[
         scenario: scenarios::threaded_server::run,
     },
     Lesson {
+        number: "04",
+        package: "full-duplex-chat",
+        roles: &["alice", "bob"],
+        teaches: "full duplex: a receive thread and a stdin thread on one UDP socket, joined by select!",
+        scenario: scenarios::full_duplex_chat::run,
+    },
+    Lesson {
         number: "05",
         package: "broadcast",
         roles: &["listen", "announce", "subnet"],

@@ -189,7 +189,10 @@ mod tests {
                 text: b"hi there "
             })
         );
-        assert_eq!(Message::parse(b"BYE alice"), Ok(Message::Bye { from: b"alice" }));
+        assert_eq!(
+            Message::parse(b"BYE alice"),
+            Ok(Message::Bye { from: b"alice" })
+        );
         assert_eq!(
             Message::parse(b"BYE alice gone fishing"),
             Ok(Message::Bye { from: b"alice" })
@@ -224,7 +227,13 @@ mod tests {
 
     #[test]
     fn round_trip_keeps_every_byte_of_the_text() {
-        let texts: [&[u8]; 5] = [b"", b"plain", b"two  spaces", "grüße 你好".as_bytes(), b"\xff\x00\n\r"];
+        let texts: [&[u8]; 5] = [
+            b"",
+            b"plain",
+            b"two  spaces",
+            "grüße 你好".as_bytes(),
+            b"\xff\x00\n\r",
+        ];
         for text in texts {
             let say = Message::Say { from: b"ada", text };
             assert_eq!(Message::parse(&say.emit()), Ok(say));
@@ -238,7 +247,10 @@ mod tests {
         let say = Message::parse(b"MSG b\xffob caf\xe9\nnext").unwrap();
         assert_eq!(say.show(), "b\\xffob: caf\\xe9\\nnext");
         assert_eq!(Message::parse(b"BYE bob").unwrap().show(), "bob left");
-        assert_eq!(Message::parse("MSG zoë ça va".as_bytes()).unwrap().show(), "zoë: ça va");
+        assert_eq!(
+            Message::parse("MSG zoë ça va".as_bytes()).unwrap().show(),
+            "zoë: ça va"
+        );
     }
 
     /// Every datagram of up to 4 bytes made of the bytes that matter to the parser (and
@@ -303,6 +315,8 @@ mod tests {
             let err = parse_name(bad).unwrap_err();
             assert!(err.contains(why), "{bad:?} gave {err:?}");
         }
-        assert!(parse_name(&"x".repeat(MAX_NAME + 1)).unwrap_err().contains("at most 32"));
+        assert!(parse_name(&"x".repeat(MAX_NAME + 1))
+            .unwrap_err()
+            .contains("at most 32"));
     }
 }

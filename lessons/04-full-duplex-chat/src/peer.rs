@@ -283,7 +283,11 @@ impl Chat<'_> {
     // ANCHOR: select
     /// The main thread's loop: whichever comes first, a typed line or a datagram. Returns
     /// why the chat ended.
-    fn converse(&mut self, typed: &Receiver<Vec<u8>>, heard: &Receiver<Heard>) -> Result<&'static str> {
+    fn converse(
+        &mut self,
+        typed: &Receiver<Vec<u8>>,
+        heard: &Receiver<Heard>,
+    ) -> Result<&'static str> {
         loop {
             select! {
                 recv(typed) -> line => match line {
@@ -385,7 +389,8 @@ impl Chat<'_> {
 fn start_other_side(side: Side, local: SocketAddr, peer: SocketAddr) -> String {
     let other = side.other();
     let mut command = format!("cargo run -p full-duplex-chat -- {}", other.name());
-    let defaults = peer.to_string() == other.default_bind() && local.to_string() == side.default_bind();
+    let defaults =
+        peer.to_string() == other.default_bind() && local.to_string() == side.default_bind();
     if !defaults {
         command += &format!(" --bind {peer} --peer {local}");
     }

@@ -93,13 +93,20 @@ fn lines_starting(program: &mut Program, prefix: &str, count: usize) -> Vec<Stri
 
 fn exits_cleanly(program: &mut Program) {
     let status = program.wait_exit(WAIT).unwrap();
-    assert!(status.success(), "{} exited with {status}:\n{}", program.name(), program.transcript());
+    assert!(
+        status.success(),
+        "{} exited with {status}:\n{}",
+        program.name(),
+        program.transcript()
+    );
 }
 
 /// Receives one datagram on the test socket; returns its bytes and sender.
 fn receive(socket: &UdpSocket) -> (Vec<u8>, SocketAddr) {
     let mut buf = [0u8; 2048];
-    let (n, from) = socket.recv_from(&mut buf).expect("no datagram within the timeout");
+    let (n, from) = socket
+        .recv_from(&mut buf)
+        .expect("no datagram within the timeout");
     (buf[..n].to_vec(), from)
 }
 
@@ -146,22 +153,43 @@ fn lines_arrive_while_the_other_side_types_nothing() {
 /// there) and leaves cleanly in turn.
 #[test]
 fn quit_from_either_side() {
-    for (quitter, how) in [("alice", "/quit"), ("bob", "/quit"), ("alice", "eof"), ("bob", "eof")] {
+    for (quitter, how) in [
+        ("alice", "/quit"),
+        ("bob", "/quit"),
+        ("alice", "eof"),
+        ("bob", "eof"),
+    ] {
         let (alice, bob) = pair();
-        let (mut leaving, mut staying) = if quitter == "alice" { (alice, bob) } else { (bob, alice) };
+        let (mut leaving, mut staying) = if quitter == "alice" {
+            (alice, bob)
+        } else {
+            (bob, alice)
+        };
         if how == "eof" {
             leaving.close_stdin();
         } else {
             leaving.send("/quit\n").unwrap();
         }
-        let why = if how == "eof" { "end of input" } else { "/quit" };
+        let why = if how == "eof" {
+            "end of input"
+        } else {
+            "/quit"
+        };
         leaving
-            .expect_stdout(&format!("left the chat ({why}); the stdin and receive threads have both ended"), WAIT)
+            .expect_stdout(
+                &format!("left the chat ({why}); the stdin and receive threads have both ended"),
+                WAIT,
+            )
             .unwrap();
         exits_cleanly(&mut leaving);
 
-        staying.expect_stdout(&format!("{quitter} left"), WAIT).unwrap();
-        assert!(staying.try_status().is_none(), "the other side keeps running");
+        staying
+            .expect_stdout(&format!("{quitter} left"), WAIT)
+            .unwrap();
+        assert!(
+            staying.try_status().is_none(),
+            "the other side keeps running"
+        );
         staying.send("still there?\n").unwrap();
         staying.expect_stdout("nobody at", WAIT).unwrap();
         staying.close_stdin();
@@ -176,7 +204,9 @@ fn end_of_input_ends_both_threads_even_with_no_traffic() {
     let (_silent_peer, peer) = test_socket();
     let (mut alice, _) = start_ready("alice", peer, &[]);
     alice.close_stdin();
-    alice.expect_stdout("left the chat (end of input)", WAIT).unwrap();
+    alice
+        .expect_stdout("left the chat (end of input)", WAIT)
+        .unwrap();
     exits_cleanly(&mut alice);
 }
 
@@ -197,7 +227,10 @@ fn the_peer_missing_then_arriving() {
     );
     alice.send("still nobody?\n").unwrap();
     let again = alice.expect_stdout("nobody at", WAIT).unwrap();
-    assert_eq!(again, format!("nobody at {nobody} yet (ICMP port unreachable)"));
+    assert_eq!(
+        again,
+        format!("nobody at {nobody} yet (ICMP port unreachable)")
+    );
     assert!(alice.try_status().is_none(), "alice keeps running");
 
     let (nobody, alice_addr) = (nobody.to_string(), alice_addr.to_string());
@@ -241,9 +274,14 @@ fn wire_format_lossy_display_and_bad_datagrams() {
     let (mut alice, alice_addr) = start_ready("alice", bob_addr, &["--name", "ada"]);
 
     alice.send("hi there\n").unwrap();
-    assert_eq!(receive(&fake_bob), (b"MSG ada hi there".to_vec(), alice_addr));
+    assert_eq!(
+        receive(&fake_bob),
+        (b"MSG ada hi there".to_vec(), alice_addr)
+    );
 
-    fake_bob.send_to(b"MSG b\xffob caf\xe9 \x00", alice_addr).unwrap();
+    fake_bob
+        .send_to(b"MSG b\xffob caf\xe9 \x00", alice_addr)
+        .unwrap();
     alice.expect_stdout("b\\xffob: caf\\xe9 \\0", WAIT).unwrap();
 
     let bad: [&[u8]; 4] = [b"", b"HELLO", b"MSG", &[0xff; 1000]];
@@ -252,9 +290,15 @@ fn wire_format_lossy_display_and_bad_datagrams() {
     }
     let reports = lines_starting(&mut alice, "(a datagram from", bad.len());
     assert!(reports[0].contains("an empty datagram"), "{reports:?}");
-    assert!(reports[1].contains("neither MSG nor BYE: HELLO)"), "{reports:?}");
+    assert!(
+        reports[1].contains("neither MSG nor BYE: HELLO)"),
+        "{reports:?}"
+    );
     assert!(reports[2].contains("no sender name"), "{reports:?}");
-    assert!(reports[3].ends_with("\\xff... (1000 bytes))"), "{reports:?}");
+    assert!(
+        reports[3].ends_with("\\xff... (1000 bytes))"),
+        "{reports:?}"
+    );
 
     fake_bob.send_to(b"MSG bob still fine", alice_addr).unwrap();
     alice.expect_stdout("bob: still fine", WAIT).unwrap();
@@ -289,7 +333,10 @@ fn bad_arguments_give_one_clear_line() {
             .stdin(Stdio::null())
             .output()
             .unwrap();
-        (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
     };
 
     let (_taken, taken) = test_socket();

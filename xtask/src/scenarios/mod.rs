@@ -5,5 +5,6 @@
 //! `listening on` line.
 
 pub mod broadcast;
+pub mod full_duplex_chat;
 pub mod tcp_basic;
 pub mod threaded_server;

@@ -1,0 +1,41 @@
+use crate::demo::Demo;
+use std::net::UdpSocket;
+
+/// 04: alice and bob both type at once and each prints the other's lines; alice leaves
+/// with `/quit`, bob sees "alice left", finds nobody there (ICMP port unreachable) and
+/// leaves with end of input. Both must exit 0 by themselves.
+pub fn run(demo: &mut Demo) -> anyhow::Result<()> {
+    // Each peer must know the other's port before it starts, and neither is known in
+    // advance. So pick two free ports first: bind two sockets on port 0, read the ports
+    // the OS chose, and let them go. Another program could take one in between: a tiny
+    // race, fine for a demo (that peer would fail to bind, and the demo say so).
+    let (alice, bob) = {
+        let a = UdpSocket::bind("127.0.0.1:0")?;
+        let b = UdpSocket::bind("127.0.0.1:0")?;
+        (a.local_addr()?.to_string(), b.local_addr()?.to_string())
+    };
+    demo.peer("alice", &["alice", "--bind", &alice, "--peer", &bob])?;
+    demo.peer("bob", &["bob", "--bind", &bob, "--peer", &alice])?;
+
+    // Both type at once: every line goes in, alternately, before we wait for any.
+    let alice_says = ["hi bob!", "are you there?", "I type while you type"];
+    let bob_says = ["hi alice!", "yes, here", "me too: nobody waits for a turn"];
+    for (a, b) in alice_says.iter().zip(bob_says) {
+        demo.send("alice", &format!("{a}\n"))?;
+        demo.send("bob", &format!("{b}\n"))?;
+    }
+    for line in alice_says {
+        demo.expect("bob", &format!("alice: {line}"))?;
+    }
+    for line in bob_says {
+        demo.expect("alice", &format!("bob: {line}"))?;
+    }
+
+    demo.send("alice", "/quit\n")?;
+    demo.wait("alice")?;
+    demo.expect("bob", "alice left")?;
+    demo.send("bob", "alice?\n")?;
+    demo.expect("bob", "nobody at")?;
+    demo.close_stdin("bob")?;
+    demo.wait("bob")
+}
