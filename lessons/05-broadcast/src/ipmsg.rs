@@ -72,6 +72,7 @@ pub const SENDCHECKOPT: u32 = 0x100;
 /// Option for [`SENDMSG`]: "this message was sent to everyone (broadcast)".
 pub const BROADCASTOPT: u32 = 0x400;
 
+// ANCHOR: mode
 /// The mode of a command: its low 8 bits (`0x120` gives `0x20`, [`SENDMSG`]).
 pub fn mode(command: u32) -> u32 {
     command & MODE_MASK
@@ -81,6 +82,7 @@ pub fn mode(command: u32) -> u32 {
 pub fn options(command: u32) -> u32 {
     command & !MODE_MASK
 }
+// ANCHOR_END: mode
 
 /// The name of a mode, e.g. `"BR_ENTRY"`; `None` for a mode this lesson does not know.
 pub fn mode_name(mode: u32) -> Option<&'static str> {
@@ -251,6 +253,7 @@ impl Packet {
         let text = text.strip_suffix('\r').unwrap_or(text);
         let text = text.trim_end_matches('\0');
 
+        // ANCHOR: split
         // splitn: the sixth piece is the whole rest, so `extra` may contain colons.
         let fields: Vec<&str> = text.splitn(FIELD_COUNT, char::from(SEPARATOR)).collect();
         let [version, packet_no, user, host, command, extra] = fields[..] else {
@@ -258,6 +261,7 @@ impl Packet {
                 found: fields.len(),
             });
         };
+        // ANCHOR_END: split
 
         let version = number(FIELD_NAMES[0], version)?;
         if version != u64::from(VERSION) {

@@ -35,6 +35,7 @@ use std::str::FromStr;
 /// The longest prefix: all 32 bits name the network (a single host).
 pub const MAX_PREFIX: u8 = 32;
 
+// ANCHOR: mask_of
 /// The mask with `prefix` leading 1 bits (`24` gives `255.255.255.0`); `None` past 32.
 ///
 /// ```
@@ -49,6 +50,7 @@ pub fn mask_of(prefix: u8) -> Option<Ipv4Addr> {
         _ => None,
     }
 }
+// ANCHOR_END: mask_of
 
 /// The prefix length of a mask (`255.255.240.0` gives `20`), or an error if its 1s are
 /// not all at the front (`255.0.255.0` is not a netmask).
@@ -141,6 +143,7 @@ impl Subnet {
         self.prefix
     }
 
+    // ANCHOR: parts
     /// The netmask: `prefix` 1 bits, then 0 bits.
     pub fn mask(&self) -> Ipv4Addr {
         mask_of(self.prefix).unwrap_or(Ipv4Addr::BROADCAST)
@@ -165,6 +168,7 @@ impl Subnet {
         (self.prefix <= MAX_PREFIX - 2)
             .then(|| Ipv4Addr::from(u32::from(self.network()) | !u32::from(self.mask())))
     }
+    // ANCHOR_END: parts
 
     /// The first and last address a host can have: everything between the network
     /// address and the broadcast address. `None` for /31 and /32 (see [`Subnet::broadcast`]).
