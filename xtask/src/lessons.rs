@@ -42,6 +42,13 @@ pub const LESSONS: &[Lesson] = &[
         scenario: scenarios::threaded_server::run,
     },
     Lesson {
+        number: "03",
+        package: "udp-echo",
+        roles: &["server", "client", "boundaries", "max-size", "refused"],
+        teaches: "UDP datagrams: bind, recvfrom, sendto; boundaries kept, truncation, 65,507 bytes, loss and retries",
+        scenario: scenarios::udp_echo::run,
+    },
+    Lesson {
         number: "04",
         package: "full-duplex-chat",
         roles: &["alice", "bob"],

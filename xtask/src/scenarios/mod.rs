@@ -8,3 +8,4 @@ pub mod broadcast;
 pub mod full_duplex_chat;
 pub mod tcp_basic;
 pub mod threaded_server;
+pub mod udp_echo;
