@@ -22,6 +22,10 @@
 //! listeners on one machine share the IP and the port, only their names tell them apart.
 //! The default target, 127.255.255.255, is loopback's broadcast address: it works on a
 //! single machine with no network at all. On a LAN, send to its broadcast address.
+//!
+//! What changed since lessons 03 and 04: there, each datagram went to one known peer and
+//! one answer came back. Here one datagram goes to everyone, and any number of answers
+//! come back, from peers we did not know about.
 
 use anyhow::{anyhow, Context as _, Result};
 use broadcast::ipmsg::{self, Packet};

@@ -20,7 +20,8 @@ pub fn run(demo: &mut Demo) -> anyhow::Result<()> {
     }
 
     let target = format!("127.255.255.255:{port}");
-    demo.client(
+    // announce binds (it prints `listening on`) and must end by itself with status 0.
+    demo.peer(
         "announce",
         &[
             "announce", "--to", &target, "--user", "teacher", "--wait", "1000",
