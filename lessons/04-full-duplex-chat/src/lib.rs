@@ -31,6 +31,7 @@ pub const MAX_NAME: usize = 32;
 /// does the same.
 pub const QUIT: &[u8] = b"/quit";
 
+// ANCHOR: message
 /// One datagram of the chat, borrowing its bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Message<'a> {
@@ -47,6 +48,8 @@ pub enum Message<'a> {
         from: &'a [u8],
     },
 }
+
+// ANCHOR_END: message
 
 /// Why a datagram is not a chat message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +92,7 @@ impl<'a> Message<'a> {
         out
     }
 
+    // ANCHOR: parse
     /// Reads one datagram. Any bytes are accepted without panicking; those that are not a
     /// message give a [`ParseError`]. Lenient where it costs nothing: `MSG NAME` with no
     /// text is an empty line, and anything after a `BYE`'s name is ignored (room for a
@@ -114,6 +118,7 @@ impl<'a> Message<'a> {
             Message::Bye { from }
         })
     }
+    // ANCHOR_END: parse
 
     /// How the receiving side shows it: `bob: hello` or `bob left`, every byte that is
     /// not printable UTF-8 escaped (`b\xffob: caf\xe9`), so a message is always one line.

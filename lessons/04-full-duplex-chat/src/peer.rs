@@ -120,6 +120,7 @@ pub fn run(side: Side, args: Args) -> Result<()> {
     let peer = args.peer.map_or_else(|| default_addr(side.other()), Ok)?;
     let name = args.name.unwrap_or_else(|| side.name().to_string());
 
+    // ANCHOR: setup
     // 1. socket() + bind(): std does both in UdpSocket::bind. Each peer binds its own
     //    port, since each one is the receiver of the other's datagrams.
     let socket = UdpSocket::bind(bind).with_context(|| {
@@ -148,6 +149,7 @@ pub fn run(side: Side, args: Args) -> Result<()> {
     socket
         .set_read_timeout(Some(STOP_CHECK))
         .context("cannot set the read timeout")?;
+    // ANCHOR_END: setup
 
     println!("{name} on {local}, talking to {peer}: type a line and press Enter to send it; /quit or Ctrl-D leaves");
 
@@ -206,6 +208,7 @@ fn default_addr(side: Side) -> Result<SocketAddr> {
     addr::parse(side.default_bind()).map_err(|err| anyhow!(err))
 }
 
+// ANCHOR: stdin
 /// The stdin thread: each line you type goes to `typed`, without its line ending. It
 /// returns after `/quit` or at the end of input, and dropping `typed` then tells the
 /// main thread "no more lines".
@@ -229,6 +232,7 @@ fn read_lines(typed: Sender<Vec<u8>>) {
         }
     }
 }
+// ANCHOR_END: stdin
 
 // ANCHOR: receive
 /// The receive thread: waits for datagrams and passes each on, until the quit signal.
@@ -241,7 +245,7 @@ fn receive(
 ) {
     let mut buf = vec![0u8; RECV_BUFFER];
     loop {
-        // 5. recv(): wait for the next datagram from the peer, at most STOP_CHECK. One
+        // 4. recv(): wait for the next datagram from the peer, at most STOP_CHECK. One
         //    recv is one whole datagram: UDP keeps message boundaries.
         let news = match socket.recv(&mut buf) {
             Ok(n) => {
@@ -313,7 +317,7 @@ impl Chat<'_> {
             text,
         }
         .emit();
-        // 4. send(): one datagram to the connected peer. It returns once the kernel has
+        // 5. send(): one datagram to the connected peer. It returns once the kernel has
         //    the datagram; whether it arrives, UDP never says.
         match self.socket.send(&datagram) {
             Ok(_) => {
@@ -361,6 +365,7 @@ impl Chat<'_> {
         }
     }
 
+    // ANCHOR: refused
     /// A send or recv failed. Nothing here ends the chat: each error is about one
     /// datagram, and the next may well go through.
     fn failed(&mut self, call: &str, err: &std::io::Error) {
@@ -382,6 +387,7 @@ impl Chat<'_> {
             start_other_side(self.side, self.local, self.peer)
         );
     }
+    // ANCHOR_END: refused
 }
 
 /// The command that starts the missing peer: just its role when both sides use the

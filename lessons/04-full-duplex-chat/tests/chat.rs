@@ -247,14 +247,18 @@ fn the_peer_missing_then_arriving() {
 }
 
 /// The connected socket only hears its peer: a stranger's datagram is dropped by the
-/// kernel and never shown, while the peer's, sent after it, is.
+/// kernel and never shown, while the peer's, sent after it, is. The kernel even answers
+/// the stranger with ICMP "port unreachable", as if nobody were there.
 #[test]
 fn strangers_are_ignored() {
     let (fake_bob, bob_addr) = test_socket();
     let (stranger, _) = test_socket();
     let (mut alice, alice_addr) = start_ready("alice", bob_addr, &[]);
-    stranger.send_to(b"MSG mallory psst", alice_addr).unwrap();
     stranger.send_to(b"not even a message", alice_addr).unwrap();
+    stranger.connect(alice_addr).unwrap();
+    stranger.send(b"MSG mallory psst").unwrap();
+    let err = stranger.recv(&mut [0u8; 64]).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
     fake_bob.send_to(b"MSG bob hello", alice_addr).unwrap();
     alice.expect_stdout("bob: hello", WAIT).unwrap();
     alice.send("/quit\n").unwrap();
