@@ -26,7 +26,7 @@ use std::path::{Component, Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 /// The commands `cargo xtask` has (kept beside `USAGE` in main.rs; a test checks both).
-pub const XTASK_COMMANDS: &[&str] = &["list", "demo", "bench", "check-book", "help"];
+pub const XTASK_COMMANDS: &[&str] = &["list", "demo", "bench", "check-book", "figures", "help"];
 
 /// Programs the book may tell a student to run besides cargo: system tools the course
 /// shows (and shell built-ins used around them).

@@ -5,6 +5,7 @@
 //! cargo xtask list                  every lesson, its roles, what it teaches
 //! cargo xtask demo [LESSON ...]     run each lesson's server and clients together, live
 //! cargo xtask check-book            check the book's includes, links, images and commands
+//! cargo xtask figures [--check]     draw the book's SVG figures from traced runs of the lessons
 //! cargo xtask bench tftp [--quick]  lesson 06's speed on loopback, next to peer TFTP programs
 //! ```
 //!
@@ -13,6 +14,7 @@
 mod bench;
 mod book;
 mod demo;
+mod figures;
 mod lessons;
 mod scenarios;
 
@@ -33,6 +35,9 @@ commands:
   check-book           check the book (docs/src): every {{#include}} anchor exists, every
                        link and image resolves, every command names a real lesson, role
                        and option (builds the lessons to ask their --help)
+  figures [--check]    draw the book's sequence diagrams (from --trace runs of the lessons
+                       on loopback) and packet layouts into docs/src/figures; --check
+                       fails if a committed figure is out of date
   help                 this text";
 
 fn main() -> ExitCode {
@@ -62,6 +67,7 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         }
         "bench" => bench::run(rest),
         "check-book" => book::run(&book::workspace_root()),
+        "figures" => figures::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
