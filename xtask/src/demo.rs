@@ -350,6 +350,25 @@ mod tests {
         assert!(format!("{err:#}").contains("client exited with"), "{err:#}");
     }
 
+    /// A peer binds like a server but must end by itself, with status 0, like a client.
+    #[test]
+    fn a_peer_gives_its_address_and_must_exit_cleanly() {
+        const PEER: &str =
+            "echo 'listening on 127.0.0.1:4343'; read line; echo \"got $line\"; exit $line";
+        let mut demo = shell_demo(Duration::from_secs(20));
+        let addr = demo.peer("good", &["-c", PEER]).unwrap();
+        assert_eq!(addr, "127.0.0.1:4343".parse().unwrap());
+        demo.send("good", "0\n").unwrap();
+        demo.expect("good", "got 0").unwrap();
+        demo.finish().unwrap();
+
+        let mut demo = shell_demo(Duration::from_secs(20));
+        demo.peer("bad", &["-c", PEER]).unwrap();
+        demo.send("bad", "4\n").unwrap();
+        let err = demo.finish().unwrap_err();
+        assert!(format!("{err:#}").contains("bad exited with"), "{err:#}");
+    }
+
     #[test]
     fn a_server_that_dies_early_fails_the_demo() {
         let mut demo = shell_demo(Duration::from_secs(20));
