@@ -13,7 +13,7 @@
 //! a figure; lanes show the lesson's default addresses.
 
 use anyhow::{bail, Context as _};
-use shared::testing::{Output, Program, Stream};
+use shared::testing::Program;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -30,17 +30,19 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         _ => bail!("usage: cargo xtask figures [--check]"),
     };
     let root = crate::book::workspace_root();
-    let bins = build(&root, &["tcp-basic", "udp-echo", "broadcast"])?;
+    let bins = build(&root, &["tcp-basic", "udp-echo", "broadcast", "tftp"])?;
     let out_dir = root.join("docs").join("src").join("figures");
     let mut figures: Vec<(&str, String)> = Vec::new();
 
     let tcp = run_tcp_basic(&bins)?;
     figures.push(("tcp-handshake.svg", handshake_diagram(&tcp).svg()));
-    figures.push(("tcp-close.svg", close_diagram(&tcp).svg()));
+    figures.push(("tcp-close.svg", close_diagram(&tcp)?.svg()));
     let udp = run_udp_echo(&bins)?;
     figures.push(("udp-echo.svg", udp_diagram(&udp).svg()));
     let answers = run_broadcast(&bins)?;
     figures.push(("broadcast.svg", broadcast_diagram(&answers).svg()));
+    let tftp = run_tftp(&bins)?;
+    figures.push(("tftp-loss.svg", tftp_diagram(&tftp).svg()));
     let payload = udp.first().map_or(0, |p| p.bytes.len());
     figures.push(("encapsulation.svg", encapsulation_figure(payload)));
     figures.push(("ipv4-udp-headers.svg", ipv4_udp_layout()));
@@ -109,12 +111,36 @@ pub struct Packet {
     pub len: usize,
     /// The bytes shown (a trace shows at most 256).
     pub bytes: Vec<u8>,
+    /// What the lesson said the packet is, on a `    = ...` line after the dump
+    /// (lesson 06 decodes its TFTP packets: `= DATA block 1, 512 bytes`).
+    pub decoded: Option<String>,
+    /// A send the loss simulator (`--drop`) threw away: `-x- PEER  dropped ...: WHAT`.
+    pub dropped: bool,
 }
 
 /// Reads the packets back out of `--trace` lines (see `shared::trace`).
 pub fn parse_trace(lines: &[String]) -> Vec<Packet> {
     let mut packets: Vec<Packet> = Vec::new();
     for line in lines {
+        if let Some(rest) = line.strip_prefix("-x- ") {
+            let (peer, what) = rest.split_once("  ").unwrap_or((rest, ""));
+            let what = what.split_once(": ").map_or(what, |(_, what)| what);
+            packets.push(Packet {
+                sent: true,
+                peer: peer.to_string(),
+                len: 0,
+                bytes: Vec::new(),
+                decoded: Some(what.to_string()),
+                dropped: true,
+            });
+            continue;
+        }
+        if let Some(decoded) = line.strip_prefix("    = ") {
+            if let Some(packet) = packets.last_mut() {
+                packet.decoded = Some(decoded.to_string());
+            }
+            continue;
+        }
         let header = line
             .strip_prefix("--> ")
             .map(|rest| (true, rest))
@@ -131,6 +157,8 @@ pub fn parse_trace(lines: &[String]) -> Vec<Packet> {
                 peer: peer.to_string(),
                 len,
                 bytes: Vec::new(),
+                decoded: None,
+                dropped: false,
             });
             continue;
         }
@@ -202,46 +230,57 @@ fn client(
     Ok((finished.stdout, finished.stderr))
 }
 
-/// Stops a server and returns what it printed on stderr (its trace).
+/// Stops a server and returns everything it printed on stderr (its trace), including
+/// lines already read while waiting for something on stdout.
 fn stop(mut program: Program) -> Vec<String> {
     program.kill();
-    let mut stderr = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(2);
-    while let Some(Output { stream, text, .. }) = program.next_line(deadline) {
-        if let (Stream::Stderr, Some(text)) = (stream, text) {
-            stderr.push(text);
-        }
-    }
-    stderr
+    while program.next_line(deadline).is_some() {}
+    program
+        .transcript()
+        .lines()
+        .filter_map(|line| line.strip_prefix("(stderr) "))
+        .map(str::to_string)
+        .collect()
 }
 
-/// Lesson 01's conversation, as the client traced it, and who closed first.
+/// Lesson 01's conversations, as the clients traced them.
 pub struct TcpRun {
+    /// `client`: `hello` and `bye`, each echoed.
     pub packets: Vec<Packet>,
-    /// True if the server's end was in TIME_WAIT after the run (it closed first).
-    pub server_closed_first: bool,
+    /// `burst`: its one write and the echo it read after its half-close.
+    pub burst: Vec<Packet>,
+    /// Whether `burst` closed first (its end, not the server's, was in TIME_WAIT after
+    /// the run). It always should: it half-closes, and the server closes only when its
+    /// read returns 0. The close figure is drawn only if `ss` agrees.
+    pub burst_closed_first: bool,
 }
 
 fn run_tcp_basic(bins: &Path) -> anyhow::Result<TcpRun> {
     let exe = bins.join("tcp-basic");
     let (server_program, addr) = server("server", &exe, &["server", "--addr", "127.0.0.1:0"])?;
     let addr = addr.to_string();
-    let (_, stderr) = client(
-        "client",
-        &exe,
-        &["client", "--addr", &addr, "--trace"],
-        "hello\nbye\n",
-    )?;
+    let client_args = ["client", "--addr", &addr, "--trace"];
+    let (_, stderr) = client("client", &exe, &client_args, "hello\nbye\n")?;
+    drop(stop(server_program));
+
+    // A server of its own for burst, so the only TIME_WAIT on its port is burst's.
+    let (server_program, addr) = server("server", &exe, &["server", "--addr", "127.0.0.1:0"])?;
+    let port = addr.port();
+    let addr = addr.to_string();
+    let burst_args = ["burst", "--addr", &addr, "--trace"];
+    let (_, burst_stderr) = client("burst", &exe, &burst_args, "one\ntwo\n")?;
     // The side that closed first holds the TIME-WAIT socket; ss shows its local port.
-    let port = addr.rsplit(':').next().unwrap_or_default();
-    let server_closed_first =
-        time_wait_local_ports(&format!("sport = :{port} or dport = :{port}"))?
+    let waiting = time_wait_local_ports(&format!("sport = :{port} or dport = :{port}"))?;
+    let burst_closed_first = !waiting.is_empty()
+        && waiting
             .iter()
-            .any(|local| local.ends_with(&format!(":{port}")));
+            .all(|local| !local.ends_with(&format!(":{port}")));
     drop(stop(server_program));
     Ok(TcpRun {
         packets: parse_trace(&stderr),
-        server_closed_first,
+        burst: parse_trace(&burst_stderr),
+        burst_closed_first,
     })
 }
 
@@ -328,6 +367,134 @@ fn ipmsg_command(bytes: &[u8]) -> String {
         2 => "BR_EXIT".into(),
         3 => "ANSENTRY".into(),
         other => format!("command {other}"),
+    }
+}
+
+/// Lesson 06: `get` of a 1100-byte file (three blocks) from a server that loses one
+/// datagram. The server's trace shows the loss; the client's shows the ports.
+pub struct TftpRun {
+    /// The server's trace: what it received, sent, and lost.
+    pub server: Vec<Packet>,
+    /// The client's trace: the RRQ went to the server's port, the DATA came from another.
+    pub client: Vec<Packet>,
+}
+
+/// The seed of `--drop 0.3` that loses DATA block 2 (and nothing else) of this run; if
+/// the loss simulator changes, `figures --check` says the picture changed.
+const TFTP_SEED: &str = "2";
+
+fn run_tftp(bins: &Path) -> anyhow::Result<TftpRun> {
+    let exe = bins.join("tftp");
+    let dir = std::env::temp_dir().join(format!("xtask-figures-tftp-{}", std::process::id()));
+    let (root, here) = (dir.join("root"), dir.join("here"));
+    std::fs::create_dir_all(&root)?;
+    std::fs::create_dir_all(&here)?;
+    let file: Vec<u8> = (0..1100u32)
+        .map(|i| b"0123456789abcdef"[(i % 16) as usize])
+        .collect();
+    std::fs::write(root.join("notes.txt"), &file)?;
+    let root_arg = root.to_string_lossy().into_owned();
+    let local = here.join("notes.txt").to_string_lossy().into_owned();
+    let args = [
+        "server",
+        "--root",
+        &root_arg,
+        "--addr",
+        "127.0.0.1:0",
+        "--drop",
+        "0.3",
+        "--seed",
+        TFTP_SEED,
+        "--trace",
+    ];
+    let (mut server_program, addr) = server("server", &exe, &args)?;
+    let addr = addr.to_string();
+    // The client waits 2.5 s (a fraction: not asked of the server, which keeps its 1 s),
+    // so the server's retransmission comes first and the run is the same every time.
+    let get = [
+        "get",
+        "notes.txt",
+        &local,
+        "--addr",
+        &addr,
+        "--timeout",
+        "2.5",
+        "--trace",
+    ];
+    let result = client("get", &exe, &get, "");
+    // The server logs each transfer when it ends; then its trace is complete.
+    let logged = server_program.expect_stdout("RRQ", STEP);
+    let server_trace = stop(server_program);
+    let _ = std::fs::remove_dir_all(&dir);
+    let (_, client_trace) = result?;
+    logged?;
+    Ok(TftpRun {
+        server: parse_trace(&server_trace),
+        client: parse_trace(&client_trace),
+    })
+}
+
+/// RRQ, DATA and ACK in lock-step, one DATA lost and sent again after the timeout.
+pub fn tftp_diagram(run: &TftpRun) -> Diagram {
+    let (c, s) = (0, 1);
+    let mut rows = Vec::new();
+    let mut lost: Option<String> = None;
+    for (i, packet) in run.server.iter().enumerate() {
+        // The server does not decode the request it receives; the client's trace did.
+        let decoded = match (i, &packet.decoded) {
+            (0, None) => run.client.first().and_then(|p| p.decoded.clone()),
+            (_, decoded) => decoded.clone(),
+        };
+        let what = decoded.unwrap_or_else(|| quoted(&packet.bytes));
+        if packet.dropped {
+            rows.push(Row::Message {
+                from: s,
+                to: vec![c],
+                label: what.clone(),
+                detail: "lost (--drop)".into(),
+                style: Style::Lost,
+            });
+            lost = Some(what);
+            continue;
+        }
+        if packet.sent && lost.as_deref() == Some(what.as_str()) {
+            let short = what.split(',').next().unwrap_or(&what);
+            rows.push(Row::Remark(format!(
+                "no ACK within the server's timeout (1 s): {short} is sent again"
+            )));
+            lost = None;
+        }
+        let (from, to) = if packet.sent { (s, c) } else { (c, s) };
+        rows.push(Row::Message {
+            from,
+            to: vec![to],
+            label: what,
+            detail: format!("{} bytes", packet.len),
+            style: Style::Data,
+        });
+        // After the request: does the client's trace show the answer from a new port?
+        if i == 0 {
+            let ports: Vec<&str> = run
+                .client
+                .iter()
+                .take(2)
+                .map(|p| p.peer.rsplit(':').next().unwrap_or(""))
+                .collect();
+            if ports.len() == 2 && ports[0] != ports[1] {
+                rows.push(Row::Remark(
+                    "the server answers from a new port (the transfer's TID), used to the end"
+                        .into(),
+                ));
+            }
+        }
+    }
+    Diagram {
+        lanes: vec![
+            ("tftp get".into(), "ephemeral port".into()),
+            ("tftp server".into(), format!("{} (default)", shared::addr::TFTP)),
+        ],
+        rows,
+        caption: "Lesson 06: a 1100-byte file in 512-byte blocks, from the server's --trace with --drop 0.3 --seed 2. A DATA shorter than 512 bytes ends the transfer.".into(),
     }
 }
 
@@ -483,7 +650,12 @@ impl Diagram {
                         .map(|&t| self.lane_x(t))
                         .min_by_key(|&x| x.abs_diff(x1))
                         .unwrap_or(x1);
-                    let mid = (x1 + near) / 2;
+                    let mid = if *style == Style::Lost {
+                        // Over the stretch before the cross: the cross is halfway.
+                        (3 * x1 + near) / 4
+                    } else {
+                        (x1 + near) / 2
+                    };
                     let _ = writeln!(
                         out,
                         "<text x=\"{mid}\" y=\"{}\" text-anchor=\"middle\" class=\"label {}\">{}</text>",
@@ -653,52 +825,51 @@ pub fn handshake_diagram(run: &TcpRun) -> Diagram {
     }
 }
 
-/// The last line and its echo (from the trace), then the four-way close in the order
-/// the run really closed.
-pub fn close_diagram(run: &TcpRun) -> Diagram {
+/// `burst`: its write, its half-close, the echo it still reads, then the server's close.
+/// An error if `ss` did not see burst close first: then this picture would not be true.
+pub fn close_diagram(run: &TcpRun) -> anyhow::Result<Diagram> {
+    if !run.burst_closed_first {
+        bail!("after burst, ss did not show its end in TIME_WAIT; the close figure would be wrong");
+    }
     let (c, s) = (0, 1);
-    let tail = &run.packets[run.packets.len().saturating_sub(2)..];
-    let mut rows = data_rows(tail, c, s, "write()", "read()");
-    let (active, passive) = if run.server_closed_first {
-        (s, c)
-    } else {
-        (c, s)
-    };
-    let who = |lane: usize| if lane == s { "server" } else { "client" };
+    let sent: Vec<Packet> = run.burst.iter().filter(|p| p.sent).cloned().collect();
+    let echo: Vec<Packet> = run.burst.iter().filter(|p| !p.sent).cloned().collect();
+    let mut rows = data_rows(&sent, c, s, "write()", "read()");
     rows.extend([
-        state(active, "close(): FIN_WAIT_1"),
-        kernel(
-            active,
-            passive,
-            "FIN  seq=u",
-            &format!("kernel: \"the {} sends no more\"", who(active)),
-        ),
-        state(passive, "CLOSE_WAIT: read() returns 0"),
-        kernel(passive, active, "ACK  ack=u+1", ""),
-        state(active, "FIN_WAIT_2"),
-        state(passive, "close(): LAST_ACK"),
-        kernel(
-            passive,
-            active,
-            "FIN  seq=v",
-            &format!("kernel: \"the {} sends no more\"", who(passive)),
-        ),
-        kernel(active, passive, "ACK  ack=v+1", ""),
+        state(c, "shutdown(Write): FIN_WAIT_1"),
+        kernel(c, s, "FIN  seq=u", "kernel: \"the client sends no more\""),
+        kernel(s, c, "ACK  ack=u+1", ""),
         Row::States(vec![
-            (active, "TIME_WAIT: 2 MSL (60 s)".to_string()),
-            (passive, "CLOSED".to_string()),
+            (c, "FIN_WAIT_2: still reads".to_string()),
+            (s, "CLOSE_WAIT".to_string()),
         ]),
     ]);
-    let closer = if run.server_closed_first {
-        "The server closed first (it ends the conversation on bye): after the run, ss showed the TIME_WAIT on its side."
-    } else {
-        "The client closed first: after the run, ss showed the TIME_WAIT on its side."
-    };
-    Diagram {
-        lanes: tcp_lanes(),
+    rows.push(Row::Remark(
+        "half-close: the server may still send, and the client still reads".into(),
+    ));
+    rows.extend(data_rows(&echo, c, s, "write()", "read()"));
+    rows.extend([
+        state(s, "read() returns 0, close(): LAST_ACK"),
+        kernel(
+            s,
+            c,
+            "FIN  seq=v",
+            "the server sends no more: the client's read() returns 0",
+        ),
+        kernel(c, s, "ACK  ack=v+1", ""),
+        Row::States(vec![
+            (c, "TIME_WAIT: 2 MSL (60 s)".to_string()),
+            (s, "CLOSED".to_string()),
+        ]),
+    ]);
+    Ok(Diagram {
+        lanes: vec![
+            ("tcp-basic burst".into(), "127.0.0.1:ephemeral port".into()),
+            ("tcp-basic server".into(), format!("{} (default)", shared::addr::TCP_BASIC)),
+        ],
         rows,
-        caption: format!("Lesson 01, the end. {closer}"),
-    }
+        caption: "Lesson 01's burst closes first: it half-closes (shutdown(Write)) and reads the echo until the server closes too. After the run, ss showed the TIME_WAIT on the client's side, the side that closed first.".into(),
+    })
 }
 
 /// Lesson 03: each line one datagram, each echoed; nothing else on the wire.
@@ -1055,6 +1226,22 @@ mod tests {
     }
 
     #[test]
+    fn decoded_lines_and_simulated_losses_are_read() {
+        let trace = lines(
+            "--> 127.0.0.1:1  4 bytes\n    0000  00 04 00 01                                       ....\n    = ACK block 1\n-x- 127.0.0.1:1  dropped (simulated loss): DATA block 2, 512 bytes",
+        );
+        let packets = parse_trace(&trace);
+        assert_eq!(packets.len(), 2);
+        assert_eq!(packets[0].bytes, [0, 4, 0, 1]);
+        assert_eq!(packets[0].decoded.as_deref(), Some("ACK block 1"));
+        assert!(packets[1].dropped && packets[1].sent);
+        assert_eq!(
+            packets[1].decoded.as_deref(),
+            Some("DATA block 2, 512 bytes")
+        );
+    }
+
+    #[test]
     fn a_cut_trace_keeps_its_real_length() {
         let trace = shared::trace::format(
             shared::trace::Direction::Received,
@@ -1073,31 +1260,26 @@ mod tests {
             peer: "127.0.0.1:1".into(),
             len: bytes.len(),
             bytes: bytes.to_vec(),
+            decoded: None,
+            dropped: false,
         }
     }
 
     #[test]
-    fn the_close_follows_who_really_closed_first() {
-        let packets = vec![packet(true, b"bye\n"), packet(false, b"bye\n")];
-        let server_first = close_diagram(&TcpRun {
-            packets: packets.clone(),
-            server_closed_first: true,
-        })
-        .svg();
-        let client_first = close_diagram(&TcpRun {
-            packets,
-            server_closed_first: false,
-        })
-        .svg();
-        // The first FIN arrow starts at the server's lane (x = 610) or the client's (150).
-        let first_fin = |svg: &str| {
-            let at = svg.find("FIN  seq=u").unwrap();
-            let line = svg[..at].rfind("<line x1=\"").unwrap();
-            svg[line + 10..].split('"').next().unwrap().to_string()
+    fn the_close_is_drawn_only_if_ss_saw_burst_close_first() {
+        let burst = vec![packet(true, b"one\n"), packet(false, b"one\n")];
+        let run = |burst_closed_first| TcpRun {
+            packets: Vec::new(),
+            burst: burst.clone(),
+            burst_closed_first,
         };
-        assert_eq!(first_fin(&server_first), "610");
-        assert_eq!(first_fin(&client_first), "150");
-        assert!(server_first.contains("\"bye\\n\""));
+        let svg = close_diagram(&run(true)).unwrap().svg();
+        // The client's FIN comes before the server's, and the echo between them.
+        let at = |needle: &str| svg.find(needle).unwrap();
+        assert!(at("shutdown(Write)") < at("FIN  seq=u"));
+        assert!(at("FIN  seq=u") < at("server write(), client read()"));
+        assert!(at("server write(), client read()") < at("FIN  seq=v"));
+        assert!(close_diagram(&run(false)).is_err());
     }
 
     #[test]
