@@ -885,6 +885,10 @@ mod tests {
         );
         assert_eq!(slug("TIME_WAIT, and why 2 MSL"), "time_wait-and-why-2-msl");
         assert_eq!(slug("UDP, and TCP vs UDP"), "udp-and-tcp-vs-udp");
+        assert_eq!(
+            slug("Client/server and browser/server"),
+            "clientserver-and-browserserver"
+        );
         assert_eq!(slug("See [the RFC](https://x.org) now"), "see-the-rfc-now");
         let ids = heading_ids("# Try it\ntext\n## Try it\n```\n# not a heading\n```\n### `ss` output\n## Custom {#mine}");
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
