@@ -117,7 +117,13 @@ mod tests {
 
     #[test]
     fn a_lesson_is_found_by_number_package_or_folder() {
-        for name in ["01", "1", "tcp-basic", "01-tcp-basic", "lessons/01-tcp-basic/"] {
+        for name in [
+            "01",
+            "1",
+            "tcp-basic",
+            "01-tcp-basic",
+            "lessons/01-tcp-basic/",
+        ] {
             assert_eq!(find(name).map(|l| l.package), Some("tcp-basic"), "{name}");
         }
         assert!(find("99").is_none());
@@ -139,7 +145,10 @@ mod tests {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         for (i, lesson) in LESSONS.iter().enumerate() {
             assert_eq!(lesson.number, format!("{:02}", i + 1), "numbered in order");
-            let manifest = root.join("lessons").join(lesson.folder()).join("Cargo.toml");
+            let manifest = root
+                .join("lessons")
+                .join(lesson.folder())
+                .join("Cargo.toml");
             let text = std::fs::read_to_string(&manifest).unwrap();
             assert!(
                 text.contains(&format!("name = \"{}\"", lesson.package)),
