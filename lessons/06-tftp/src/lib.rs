@@ -8,12 +8,17 @@
 //!   never touch a socket: they are told what arrived (or that a timeout fired) and say
 //!   what to send next. That keeps them readable, and lets tests lose, duplicate and
 //!   reorder packets at will;
-//! - [`driver`]: the thin loop that runs a state machine over a real `UdpSocket`.
+//! - [`driver`]: the thin loop that runs a state machine over a real `UdpSocket`;
+//! - [`partial`]: received files are written under a temporary name, renamed when whole;
+//! - [`client`]: what `get` and `put` share (options, error hints, progress line).
 //!
 //! The roles (`src/server.rs`, `src/get.rs`, `src/put.rs`) are built from these.
 
+pub mod client;
+pub mod driver;
 pub mod netascii;
 pub mod options;
 pub mod packet;
+pub mod partial;
 pub mod path;
 pub mod transfer;

@@ -75,6 +75,11 @@ pub enum TransferError {
         /// successfully").
         only_final_ack_missing: bool,
     },
+    /// Our own socket failed (not the peer's doing).
+    Io {
+        /// What failed.
+        message: String,
+    },
 }
 
 impl fmt::Display for TransferError {
@@ -96,6 +101,7 @@ impl fmt::Display for TransferError {
                 }
                 Ok(())
             }
+            TransferError::Io { message } => f.write_str(message),
         }
     }
 }
@@ -971,7 +977,7 @@ mod tests {
             DEFAULT_TIMEOUT,
             Some(oack.clone()),
         );
-        assert_eq!(drain(&mut sender), [oack.clone()]);
+        assert_eq!(drain(&mut sender), std::slice::from_ref(&oack));
         sender.on_timeout();
         assert_eq!(drain(&mut sender), [oack]);
         assert_eq!(sender.stats().retransmissions, 1);

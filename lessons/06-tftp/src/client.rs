@@ -1,0 +1,210 @@
+//! What the two client roles (`get`, `put`) share: their options, the request's first
+//! exchange, the words for every ERROR a server may send, and the progress line.
+
+use crate::driver::{self, Link};
+use crate::options::{Params, Wanted};
+use crate::packet::{ErrorCode, Mode, MAX_BLKSIZE, MIN_BLKSIZE};
+use crate::transfer::{Stats, TransferError, DEFAULT_TIMEOUT, MAX_RETRIES};
+use shared::addr;
+use std::io::{IsTerminal as _, Write as _};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+/// The options of `get` and `put`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ClientArgs {
+    /// The server, HOST:PORT.
+    #[arg(long, default_value = addr::TFTP, value_parser = addr::parse)]
+    pub addr: SocketAddr,
+
+    /// Ask for blocks of this many bytes (RFC 2348, 8 to 65464; 512 without it).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(MIN_BLKSIZE as i64..=MAX_BLKSIZE as i64))]
+    pub blksize: Option<u16>,
+
+    /// Ask for this many blocks per ACK (RFC 7440, 1 to 65535; 1 without it).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub windowsize: Option<u16>,
+
+    /// Seconds to wait before retransmitting (default 1). A whole number from 1 to 255 is
+    /// also asked of the server (RFC 2349); a fraction such as 0.2 is only used here.
+    #[arg(long, value_parser = parse_timeout)]
+    pub timeout: Option<f64>,
+
+    /// Ask for the file's size before the transfer (RFC 2349 `tsize`).
+    #[arg(long)]
+    pub tsize: bool,
+
+    /// `octet` (the bytes as they are) or `netascii` (text, line ends translated).
+    #[arg(long, default_value = "octet", value_parser = parse_mode)]
+    pub mode: Mode,
+
+    /// Lose this share of the datagrams we send (0.0 to 1.0, or 20%), to watch
+    /// retransmissions happen.
+    #[arg(long, default_value = "0", value_parser = shared::loss::parse_rate)]
+    pub drop: f64,
+
+    /// Seed of the loss simulator: the same seed loses the same datagrams.
+    #[arg(long, default_value_t = shared::loss::DEFAULT_SEED)]
+    pub seed: u64,
+
+    /// Print every datagram sent and received, in hex and decoded.
+    #[arg(long)]
+    pub trace: bool,
+}
+
+fn parse_timeout(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(secs) if secs > 0.0 && secs <= 255.0 => Ok(secs),
+        _ => Err(format!(
+            "`{text}` is not a timeout: give seconds from 0.01 to 255, e.g. 1 or 0.2"
+        )),
+    }
+}
+
+fn parse_mode(text: &str) -> Result<Mode, String> {
+    match Mode::parse(text) {
+        Some(mode @ (Mode::Octet | Mode::Netascii)) => Ok(mode),
+        _ => Err(format!("`{text}` is not a mode: use octet or netascii")),
+    }
+}
+
+impl ClientArgs {
+    /// The local retransmission timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+            .map_or(DEFAULT_TIMEOUT, Duration::from_secs_f64)
+    }
+
+    /// The options to ask for; `tsize` is the file's size for a put, 0 for a get.
+    pub fn wanted(&self, tsize: Option<u64>) -> Wanted {
+        let whole_seconds = self
+            .timeout
+            .filter(|secs| secs.fract() == 0.0 && *secs >= 1.0)
+            .map(|secs| secs as u8);
+        Wanted {
+            blksize: self.blksize.map(usize::from),
+            windowsize: self.windowsize,
+            timeout: whole_seconds,
+            tsize: if self.tsize { tsize } else { None },
+        }
+    }
+
+    /// Where to bind: the server's own loopback address if it is on this machine, else
+    /// every local address of its family.
+    pub fn bind_ip(&self) -> IpAddr {
+        match self.addr.ip() {
+            ip if ip.is_loopback() => ip,
+            IpAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+            IpAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+        }
+    }
+}
+
+/// Sends the request and waits for the server's first answer (see
+/// [`driver::request`]); its bytes are then in `link.received(len)`.
+pub fn first_exchange(link: &mut Link, request: &[u8], args: &ClientArgs) -> anyhow::Result<usize> {
+    driver::request(link, request, args.timeout(), MAX_RETRIES + 1)
+        .map_err(|err| explain(err, args.addr))
+}
+
+/// What to tell the user about an ERROR the server sent, and what to try.
+pub fn hint(code: ErrorCode) -> &'static str {
+    match code.0 {
+        0 => "the server's message says why",
+        1 => "check the name: it is relative to the folder the server serves (its --root)",
+        2 => "the server refuses this name or operation: names must stay inside its root, and uploads need a server started with --allow-write",
+        3 => "the file is larger than the server accepts (its --max-upload), or its disk is full",
+        4 => "the server did not understand a packet of ours",
+        5 => "the server does not know our transfer ID (did it restart?)",
+        6 => "the file already exists on the server: pick another name, or start the server with --overwrite",
+        7 => "no such user",
+        8 => "the server refused our options: try without --blksize, --windowsize, --timeout, --tsize",
+        _ => "a code the RFCs do not define",
+    }
+}
+
+/// A failed transfer as a one-line error that names what the server said.
+pub fn explain(err: TransferError, server: SocketAddr) -> anyhow::Error {
+    match err {
+        TransferError::Peer { code, message } => anyhow::anyhow!(
+            "the server {server} sent ERROR {code}: {message:?} ({})",
+            hint(code)
+        ),
+        TransferError::TimedOut { tries, .. } => anyhow::anyhow!(
+            "no answer from {server} after {tries} tries (is the server running? start it with: cargo run -p tftp -- server --root DIR)"
+        ),
+        other => anyhow::anyhow!("transfer with {server} failed: {other}"),
+    }
+}
+
+/// One line for stdout at the end of a transfer.
+pub fn summary(what: &str, stats: &Stats, params: &Params, took: Duration, dropped: u64) -> String {
+    let secs = took.as_secs_f64().max(1e-6);
+    let mut line = format!(
+        "{what}: {} bytes in {secs:.3} s ({:.1} MB/s), blksize {}, windowsize {}, {} retransmissions",
+        stats.bytes,
+        stats.bytes as f64 / secs / 1e6,
+        params.blksize,
+        params.windowsize,
+        stats.retransmissions,
+    );
+    if dropped > 0 {
+        line.push_str(&format!(", {dropped} datagrams dropped by --drop"));
+    }
+    line
+}
+
+/// The progress line on stderr: on a terminal, a line that updates in place; elsewhere,
+/// a line every few seconds, so only long transfers print anything.
+pub struct Progress {
+    started: Instant,
+    last: Instant,
+    total: Option<u64>,
+    terminal: bool,
+    shown: bool,
+}
+
+impl Progress {
+    /// Starts the clock; `total` is the size if known (`tsize`).
+    pub fn new(total: Option<u64>) -> Progress {
+        let now = Instant::now();
+        Progress {
+            started: now,
+            last: now,
+            total,
+            terminal: std::io::stderr().is_terminal(),
+            shown: false,
+        }
+    }
+
+    /// Called now and then by the driver with the counters.
+    pub fn update(&mut self, stats: &Stats) {
+        let now = Instant::now();
+        let (first, every) = if self.terminal {
+            (Duration::from_millis(500), Duration::from_millis(200))
+        } else {
+            (Duration::from_secs(5), Duration::from_secs(5))
+        };
+        if now - self.started < first || now - self.last < every {
+            return;
+        }
+        self.last = now;
+        self.shown = true;
+        let secs = (now - self.started).as_secs_f64();
+        let rate = stats.bytes as f64 / secs / 1e6;
+        let of = self.total.map(|t| format!(" of {t}")).unwrap_or_default();
+        let end = if self.terminal { "\r" } else { "\n" };
+        eprint!(
+            "{} bytes{of}, {rate:.1} MB/s, {} retransmissions   {end}",
+            stats.bytes, stats.retransmissions
+        );
+        let _ = std::io::stderr().flush();
+    }
+
+    /// Ends an updating line.
+    pub fn finish(&self) {
+        if self.shown && self.terminal {
+            eprintln!();
+        }
+    }
+}

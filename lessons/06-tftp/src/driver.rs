@@ -1,0 +1,326 @@
+//! The thin loop that runs a [`Machine`] over a real `UdpSocket`: send what the machine
+//! queued, wait for a datagram or the timeout, tell the machine, repeat.
+//!
+//! Everything the protocol decides is in the machine; this file only moves bytes and
+//! watches the clock. Three things happen here and nowhere else:
+//!
+//! - **Transfer IDs.** Every datagram whose source is not the peer's address (IP and
+//!   port: its TID) gets ERROR 5 and does not disturb the transfer (RFC 1350 section 4).
+//! - **Loss simulation.** Every send goes through one function, [`Link::send_to`], which
+//!   asks the `--drop` simulator ([`shared::loss::Dropper`]) first.
+//! - **Tracing.** `--trace` shows every datagram in hex and as a packet.
+
+use crate::packet::{self, ErrorCode, Packet, MAX_PACKET};
+use crate::transfer::{Machine, Stats, Status, TransferError};
+use shared::loss::{Dropper, Sent};
+use shared::trace::Tracer;
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
+use std::io;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+/// One side of a transfer: our socket (our TID), the peer's address (its TID), the loss
+/// simulator and the tracer, and one receive buffer reused for every datagram.
+pub struct Link {
+    socket: UdpSocket,
+    peer: SocketAddr,
+    dropper: Dropper,
+    tracer: Tracer,
+    buf: Box<[u8]>,
+    /// The read timeout currently set on the socket (a `setsockopt` per datagram would
+    /// cost more than the datagram).
+    read_timeout: Option<Duration>,
+    dropped: u64,
+}
+
+impl Link {
+    /// A link from `socket` to `peer`.
+    pub fn new(socket: UdpSocket, peer: SocketAddr, dropper: Dropper, tracer: Tracer) -> Link {
+        Link {
+            socket,
+            peer,
+            dropper,
+            tracer,
+            // One byte more than the largest packet, so an oversized datagram shows as
+            // too long instead of being silently cut to size.
+            buf: vec![0; MAX_PACKET + 1].into_boxed_slice(),
+            read_timeout: None,
+            dropped: 0,
+        }
+    }
+
+    /// The peer's address: its TID.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Our socket (to size its buffers).
+    pub fn socket(&self) -> &UdpSocket {
+        &self.socket
+    }
+
+    /// Our own address: our TID.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+
+    /// How many of our datagrams the `--drop` simulator has lost.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Sends to the peer.
+    pub fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.send_to(bytes, self.peer)
+    }
+
+    // ANCHOR: send_to
+    /// Every datagram we send passes here: the loss simulator may drop it (as the
+    /// network would), else `send_to` hands it to the kernel.
+    pub fn send_to(&mut self, bytes: &[u8], to: SocketAddr) -> io::Result<()> {
+        match self.dropper.send_to(&self.socket, bytes, to)? {
+            Sent::Sent(_) => {
+                if self.tracer.enabled() {
+                    self.tracer.sent(to, bytes);
+                    eprintln!("    = {}", describe(bytes));
+                }
+            }
+            Sent::Dropped => {
+                self.dropped += 1;
+                if self.tracer.enabled() {
+                    eprintln!("-x- {to}  dropped (simulated loss): {}", describe(bytes));
+                }
+            }
+        }
+        Ok(())
+    }
+    // ANCHOR_END: send_to
+
+    /// Waits for one datagram until `deadline`. `Some((len, from))`: its bytes are
+    /// [`Link::received`]`(len)`; `None`: the deadline passed first.
+    pub fn recv(&mut self, deadline: Instant) -> io::Result<Option<(usize, SocketAddr)>> {
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            let left = deadline - now;
+            // Re-arm SO_RCVTIMEO only when it is far off what is left (at most 1/8 late).
+            let stale = self
+                .read_timeout
+                .is_none_or(|set| set > left + left / 8 || set < left / 2);
+            if stale {
+                self.socket.set_read_timeout(Some(left))?;
+                self.read_timeout = Some(left);
+            }
+            match self.socket.recv_from(&mut self.buf) {
+                Ok((len, from)) => {
+                    if self.tracer.enabled() {
+                        self.tracer.received(from, &self.buf[..len]);
+                        eprintln!("    = {}", describe(&self.buf[..len]));
+                    }
+                    return Ok(Some((len, from)));
+                }
+                Err(err)
+                    if matches!(
+                        err.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// The bytes of the datagram [`Link::recv`] just returned.
+    pub fn received(&self, len: usize) -> &[u8] {
+        &self.buf[..len]
+    }
+
+    /// Answers a datagram from a stranger: RFC 1350: "If a source TID does not match, the
+    /// packet should be discarded as erroneously sent from somewhere else. An error
+    /// packet should be sent to the source of the incorrect packet, while not
+    /// disturbing the transfer."
+    fn unknown_tid(&mut self, from: SocketAddr) {
+        let error = packet::error_packet(
+            ErrorCode::UNKNOWN_TID,
+            &format!("this port belongs to a transfer with {}", self.peer),
+        );
+        // Best effort: a failure to tell a stranger is no reason to stop the transfer.
+        let _ = self.send_to(&error, from);
+    }
+}
+
+/// A datagram as one line of text, for `--trace`.
+fn describe(bytes: &[u8]) -> String {
+    match Packet::decode(bytes) {
+        Ok(packet) => packet.to_string(),
+        Err(err) => format!("not a TFTP packet: {err}"),
+    }
+}
+
+// ANCHOR: run
+/// Runs `machine` to its end over `link`: the whole transfer. `progress` is called now
+/// and then with the counters (for the client's progress line).
+pub fn run(
+    link: &mut Link,
+    machine: &mut impl Machine,
+    mut progress: impl FnMut(&Stats),
+) -> Result<Stats, TransferError> {
+    let mut deadline = Instant::now() + machine.timeout();
+    let mut events: u32 = 0;
+    loop {
+        // 1. sendto(): whatever the machine has queued (a window of DATA, an ACK...).
+        let mut sent = false;
+        while let Some(bytes) = machine.poll_transmit() {
+            link.send(bytes).map_err(|err| TransferError::Io {
+                message: format!("send_to {} failed: {err}", link.peer),
+            })?;
+            sent = true;
+        }
+        match machine.status() {
+            Status::Running => {}
+            Status::Done => return Ok(machine.stats()),
+            Status::Failed(err) => return Err(err.clone()),
+        }
+        // The retransmission timer restarts with every send.
+        if sent {
+            deadline = Instant::now() + machine.timeout();
+        }
+        events = events.wrapping_add(1);
+        if events % 64 == 0 {
+            progress(&machine.stats());
+        }
+        // 2. recvfrom() with a timeout: the next datagram, or nothing in time.
+        let received = link.recv(deadline).map_err(|err| TransferError::Io {
+            message: format!("recv_from failed: {err}"),
+        })?;
+        let Some((len, from)) = received else {
+            // 3a. Nothing in time: the machine retransmits (or gives up).
+            machine.on_timeout();
+            deadline = Instant::now() + machine.timeout();
+            continue;
+        };
+        // 3b. A datagram from a stranger: ERROR 5 to it, and on with the transfer.
+        if from != link.peer {
+            link.unknown_tid(from);
+            continue;
+        }
+        // 3c. From our peer: decode (never panics) and let the machine decide.
+        let progressed = match Packet::decode(link.received(len)) {
+            Ok(packet) => machine.on_packet(packet),
+            Err(err) => {
+                // RFC 1350: "receiving a packet which cannot be explained by a delay or
+                // duplication in the network (e.g., an incorrectly formed packet)" ends it.
+                machine.abort(
+                    ErrorCode::ILLEGAL_OPERATION,
+                    &format!("malformed packet: {err}"),
+                );
+                false
+            }
+        };
+        if progressed {
+            deadline = Instant::now() + machine.timeout();
+        }
+    }
+}
+// ANCHOR_END: run
+
+/// After the last ACK, stay a while to answer a repeated last block (RFC 1350: "dallying
+/// is encouraged"): if our last ACK was lost, the sender sends the last block again.
+pub fn dally(link: &mut Link, machine: &mut impl Machine, how_long: Duration) {
+    let deadline = Instant::now() + how_long;
+    loop {
+        while let Some(bytes) = machine.poll_transmit() {
+            if link.send(bytes).is_err() {
+                return;
+            }
+        }
+        match link.recv(deadline) {
+            Ok(Some((len, from))) if from == link.peer => {
+                if let Ok(packet) = Packet::decode(link.received(len)) {
+                    machine.on_packet(packet);
+                }
+            }
+            Ok(Some((_, from))) => link.unknown_tid(from),
+            Ok(None) | Err(_) => return,
+        }
+    }
+}
+
+// ANCHOR: request
+/// A client's first exchange: sends `request` (RRQ or WRQ) to the server's known port,
+/// again on every timeout, until the first answer comes from the server's address. That
+/// answer's source port is the server's new TID: from now on the link talks to it.
+/// Returns the answer's length (its bytes are in [`Link::received`]).
+pub fn request(
+    link: &mut Link,
+    request: &[u8],
+    timeout: Duration,
+    tries: u32,
+) -> Result<usize, TransferError> {
+    let server = link.peer;
+    for attempt in 0..tries {
+        link.send_to(request, server)
+            .map_err(|err| TransferError::Io {
+                message: format!("send_to {server} failed: {err}"),
+            })?;
+        let deadline = Instant::now() + timeout * (1 << attempt.min(2));
+        loop {
+            let received = link.recv(deadline).map_err(|err| TransferError::Io {
+                message: format!("recv_from failed: {err}"),
+            })?;
+            let Some((len, from)) = received else { break };
+            // The TID switch: same host, new port (RFC 1350 section 4: "The response
+            // to the request ... uses a TID chosen by the server as its source TID").
+            if from.ip() == server.ip() {
+                link.peer = from;
+                return Ok(len);
+            }
+        }
+    }
+    Err(TransferError::TimedOut {
+        tries,
+        only_final_ack_missing: false,
+    })
+}
+// ANCHOR_END: request
+
+// ANCHOR: socket
+/// socket() + setsockopt(SO_RCVBUF, SO_SNDBUF) + bind(): a UDP socket on `ip`, port 0 (a
+/// fresh port: a new TID), whose kernel buffers can hold `buffer` bytes of datagrams.
+/// Returns it with the receive buffer the kernel really granted (Linux doubles the
+/// request for its bookkeeping, and caps it at `net.core.rmem_max`).
+pub fn bind_transfer_socket(ip: IpAddr, buffer: usize) -> io::Result<(UdpSocket, usize)> {
+    let socket = Socket::new(
+        Domain::for_address(SocketAddr::new(ip, 0)),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )?;
+    size_buffers(&SockRef::from(&socket), buffer);
+    socket.bind(&SocketAddr::new(ip, 0).into())?;
+    let granted = socket.recv_buffer_size()?;
+    Ok((socket.into(), granted))
+}
+
+/// Grows a socket's receive and send buffers to `bytes` (never shrinks them). A window
+/// of blocks arrives back to back: if the receive buffer cannot hold it all, the kernel
+/// drops the rest, every time, and the transfer stalls. Failure is not fatal: the window
+/// is then clamped to what the buffer holds.
+pub fn size_buffers(socket: &SockRef<'_>, bytes: usize) {
+    if socket.recv_buffer_size().is_ok_and(|now| now < bytes) {
+        let _ = socket.set_recv_buffer_size(bytes);
+    }
+    if socket.send_buffer_size().is_ok_and(|now| now < bytes) {
+        let _ = socket.set_send_buffer_size(bytes);
+    }
+}
+// ANCHOR_END: socket
+
+/// The buffer size a window of `windowsize` blocks of `blksize` bytes needs, with room
+/// for stray datagrams.
+pub fn buffer_for(blksize: usize, windowsize: u16) -> usize {
+    let per_block = blksize + packet::DATA_HEADER_LEN + crate::options::DATAGRAM_OVERHEAD;
+    usize::from(windowsize.max(1)) * per_block + 64 * 1024
+}

@@ -1,0 +1,111 @@
+//! A file being received is written under a temporary name and renamed when complete,
+//! so a failed or abandoned transfer never leaves half a file under the real name.
+//!
+//! `rename(2)` within one directory is atomic: another program sees either no file (or
+//! the old one) or the complete new one, never a half-written one.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A temporary file beside its final name; removed on drop unless committed.
+#[derive(Debug)]
+pub struct PartialFile {
+    temp: PathBuf,
+    target: PathBuf,
+    committed: bool,
+}
+
+impl PartialFile {
+    /// Creates `.NAME.PID-N.part` in the folder of `target` (a new file, never an
+    /// existing one) and returns it open for writing.
+    pub fn create(target: &Path) -> io::Result<(PartialFile, File)> {
+        let name = target
+            .file_name()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?
+            .to_string_lossy();
+        let folder = target.parent().unwrap_or(Path::new("."));
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let temp = folder.join(format!(".{name}.{}-{n}.part", std::process::id()));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        let partial = PartialFile {
+            temp,
+            target: target.to_path_buf(),
+            committed: false,
+        };
+        Ok((partial, file))
+    }
+
+    /// The temporary path (for messages).
+    pub fn temp_path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// Gives the complete file its real name. With `overwrite`, an existing file is
+    /// replaced (`rename`); without, an existing file is an `AlreadyExists` error
+    /// (`link` + `unlink`: `link(2)` never replaces, so two uploads of one name cannot
+    /// both win).
+    pub fn commit(mut self, overwrite: bool) -> io::Result<()> {
+        if overwrite {
+            fs::rename(&self.temp, &self.target)?;
+        } else {
+            fs::hard_link(&self.temp, &self.target)?;
+            let _ = fs::remove_file(&self.temp);
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn committed_or_gone() {
+        let dir = std::env::temp_dir().join(format!("tftp-partial-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("f.txt");
+
+        let (partial, mut file) = PartialFile::create(&target).unwrap();
+        file.write_all(b"half").unwrap();
+        let temp = partial.temp_path().to_path_buf();
+        drop(partial);
+        assert!(
+            !temp.exists() && !target.exists(),
+            "abandoned: nothing left"
+        );
+
+        let (partial, mut file) = PartialFile::create(&target).unwrap();
+        file.write_all(b"whole").unwrap();
+        partial.commit(false).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"whole");
+
+        let (partial, _) = PartialFile::create(&target).unwrap();
+        let err = partial.commit(false).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&target).unwrap(), b"whole", "not replaced");
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no temp file left");
+
+        let (partial, mut file) = PartialFile::create(&target).unwrap();
+        file.write_all(b"new").unwrap();
+        partial.commit(true).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

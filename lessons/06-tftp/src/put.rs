@@ -1,0 +1,149 @@
+//! # Lesson 06: `tftp put`, writing a file to a TFTP server
+//!
+//! The mirror image of `get`: the client sends a write request (WRQ), the server answers
+//! from its new port (its TID) with ACK 0 (or an OACK, if we asked for options), and now
+//! the CLIENT sends the DATA blocks and the server acknowledges them. The same state
+//! machine sends DATA here and in the server's answer to a `get`: [`Sender`].
+//!
+//! ```text
+//! cargo run -p tftp -- server --root /tmp/served --allow-write    # terminal 1
+//! cargo run -p tftp -- put notes.txt                               # terminal 2
+//! cargo run -p tftp -- put notes.txt notes.txt                     # again: ERROR 6, exists
+//! cargo run -p tftp -- put big.bin --blksize 65464 --tsize --drop 0.1 --timeout 0.2
+//! ```
+//!
+//! Observe: a server started without `--allow-write` refuses with ERROR 2; uploading a
+//! name that exists gives ERROR 6 unless the server runs with `--overwrite`; the server
+//! prints one line per transfer with the bytes, the time and the retransmissions.
+
+use anyhow::{bail, Context as _, Result};
+use shared::{loss::Dropper, ready, trace::Tracer};
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::PathBuf;
+use std::time::Instant;
+use tftp::client::{self, ClientArgs, Progress};
+use tftp::driver::{self, Link};
+use tftp::netascii::NetasciiReader;
+use tftp::options::Params;
+use tftp::packet::{self, ErrorCode, Mode, Packet, Request};
+use tftp::transfer::{Sender, TransferError};
+
+/// Options of `tftp put`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The file to send.
+    local: PathBuf,
+
+    /// Its name on the server (default: the local file's name).
+    remote: Option<String>,
+
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+/// Bytes of file read from disk at a time: few, large reads.
+const READ_BUFFER: usize = 1 << 20;
+
+pub fn run(args: Args) -> Result<()> {
+    let opts = &args.client;
+    let server = opts.addr;
+    let remote = match &args.remote {
+        Some(name) => name.clone(),
+        None => match args.local.file_name() {
+            Some(name) => name.to_string_lossy().into_owned(),
+            None => bail!(
+                "{} has no file name; give the remote name too",
+                args.local.display()
+            ),
+        },
+    };
+    let file =
+        File::open(&args.local).with_context(|| format!("cannot open {}", args.local.display()))?;
+    let size = file
+        .metadata()
+        .with_context(|| format!("cannot read the size of {}", args.local.display()))?
+        .len();
+
+    // RFC 2349: "In Write Request packets, the size of the file, in octets, is specified
+    // in the request". In netascii the size on the wire is not the size on disk: not sent.
+    let wanted = opts.wanted((opts.mode == Mode::Octet).then_some(size));
+
+    // 1. socket() + bind() on port 0: our TID. Its send buffer is sized for a window.
+    let blksize = wanted.blksize.unwrap_or(packet::DEFAULT_BLKSIZE);
+    let buffer = driver::buffer_for(blksize, wanted.windowsize.unwrap_or(1));
+    let (socket, _) = driver::bind_transfer_socket(opts.bind_ip(), buffer)
+        .with_context(|| format!("cannot bind a UDP socket on {}", opts.bind_ip()))?;
+    ready::announce(socket.local_addr().context("cannot read our own address")?);
+    let mut link = Link::new(
+        socket,
+        server,
+        Dropper::new(opts.drop, opts.seed),
+        Tracer::new(opts.trace),
+    );
+
+    // 2. sendto(WRQ), recvfrom() the answer: its source port is the server's TID.
+    let wrq = Packet::Wrq(Request {
+        filename: remote.clone(),
+        mode: opts.mode,
+        options: wanted.to_options(),
+    })
+    .to_bytes();
+    let started = Instant::now();
+    let len = client::first_exchange(&mut link, &wrq, opts)?;
+
+    // 3. RFC 2347: to a WRQ with options, "OACK - acknowledge of Write Request and the
+    //    options; ACK - acknowledge of Write Request, but not the options; ERROR - the
+    //    request has been denied."
+    let params = match Packet::decode(link.received(len)) {
+        Ok(Packet::Oack { options }) => match wanted.accept_oack(&options) {
+            Ok(params) => params,
+            Err(why) => {
+                let _ = link.send(&packet::error_packet(ErrorCode::OPTION_REFUSED, &why));
+                bail!("{why}; sent ERROR 8 to the server");
+            }
+        },
+        Ok(Packet::Ack { block: 0 }) => Params::default(),
+        Ok(Packet::Error { code, message }) => {
+            return Err(client::explain(
+                TransferError::Peer { code, message },
+                server,
+            ))
+        }
+        other => {
+            let what = match other {
+                Ok(packet) => packet.to_string(),
+                Err(err) => err.to_string(),
+            };
+            let _ = link.send(&packet::error_packet(
+                ErrorCode::ILLEGAL_OPERATION,
+                "expected OACK or ACK 0",
+            ));
+            bail!("the server answered our WRQ with {what}, not OACK or ACK 0");
+        }
+    };
+
+    // 4. The transfer: sendto() a window of DATA, recvfrom() its ACK, until the short
+    //    block is acknowledged. The file streams through a buffer: memory stays flat.
+    let reader = BufReader::with_capacity(READ_BUFFER, file);
+    let reader: Box<dyn Read> = match opts.mode {
+        Mode::Netascii => Box::new(NetasciiReader::new(reader)),
+        _ => Box::new(reader),
+    };
+    let mut sender = Sender::new(reader, &params, opts.timeout(), None);
+    let mut progress = Progress::new(Some(size));
+    let result = driver::run(&mut link, &mut sender, |stats| progress.update(stats));
+    progress.finish();
+    let stats = result.map_err(|err| client::explain(err, link.peer()))?;
+
+    let what = format!(
+        "put {} to {} as {remote:?}",
+        args.local.display(),
+        link.peer()
+    );
+    println!(
+        "{}",
+        client::summary(&what, &stats, &params, started.elapsed(), link.dropped())
+    );
+    Ok(())
+}

@@ -1,0 +1,490 @@
+//! # Lesson 06: the TFTP server
+//!
+//! TFTP (RFC 1350) moves files over UDP. UDP loses, duplicates and reorders datagrams and
+//! says nothing about it, so TFTP adds the least that makes a transfer reliable: the file
+//! is cut into numbered blocks, each block (or window of blocks, RFC 7440) is
+//! acknowledged, and what is not acknowledged in time is sent again.
+//!
+//! The server waits for requests on one well-known port (69; 6969 in this course, as
+//! ports below 1024 need root). For each request it opens a NEW socket on a fresh port,
+//! the transfer ID (TID), and runs the whole transfer from there, on a thread of its own:
+//! **a thread per transfer**, the lesson's design (lesson 02 did the same for TCP
+//! connections). The well-known port stays free for the next request, and many transfers
+//! run at once. (A production server might use one thread and non-blocking sockets with
+//! an event loop, like tokio; a thread per transfer is the clearest, and fast.)
+//!
+//! ```text
+//! mkdir -p /tmp/served && echo hello > /tmp/served/hello.txt
+//! cargo run -p tftp -- server --root /tmp/served                # terminal 1
+//! cargo run -p tftp -- get hello.txt                             # terminal 2
+//! curl -s tftp://127.0.0.1:6969/hello.txt                        # any client works
+//! cargo run -p tftp -- server --root /tmp/served --allow-write --drop 0.2 --trace
+//! ```
+//!
+//! Observe: one line per finished transfer (peer, file, mode, options, bytes, time,
+//! retransmissions). With `--drop 0.2` the server loses a fifth of what it sends and the
+//! retransmission count grows, yet the file arrives whole. Ask for `../etc/passwd`: ERROR
+//! 2. The server refuses every name outside `--root` (see `path.rs`).
+//!
+//! Since lesson 05: UDP again, but now with a protocol that makes it reliable, and a
+//! socket per conversation, which is how a UDP server tells its clients apart.
+
+use anyhow::{Context as _, Result};
+use shared::loss::{self, Dropper};
+use shared::{addr, ready, trace::Tracer};
+use socket2::SockRef;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+use tftp::driver::{self, Link};
+use tftp::netascii::{NetasciiReader, NetasciiWriter};
+use tftp::options::{self, Negotiated, RequestKind};
+use tftp::packet::{self, encode_ack, ErrorCode, Mode, Packet, Request, MAX_PACKET};
+use tftp::partial::PartialFile;
+use tftp::path::{self, PathError};
+use tftp::transfer::{Machine, Receiver, Sender, Stats};
+
+/// Options of `tftp server`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The folder to serve. Nothing outside it is ever read or written.
+    #[arg(long)]
+    root: PathBuf,
+
+    /// Address for requests, IP:PORT (port 0: the OS picks one).
+    #[arg(long, default_value = addr::TFTP, value_parser = addr::parse)]
+    addr: SocketAddr,
+
+    /// Accept uploads (WRQ). They may only create new files.
+    #[arg(long)]
+    allow_write: bool,
+
+    /// With --allow-write: uploads may replace existing files.
+    #[arg(long)]
+    overwrite: bool,
+
+    /// With --allow-write: refuse uploads larger than this many bytes (ERROR 3).
+    #[arg(long)]
+    max_upload: Option<u64>,
+
+    /// Transfers at once; more requests get ERROR 0 "busy" until one ends.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    max_transfers: u32,
+
+    /// Seconds before a retransmission, unless the client negotiates `timeout`.
+    #[arg(long, default_value = "1", value_parser = parse_seconds)]
+    timeout: f64,
+
+    /// Lose this share of the datagrams we send (0.0 to 1.0, or 20%).
+    #[arg(long, default_value = "0", value_parser = loss::parse_rate)]
+    drop: f64,
+
+    /// Seed of the loss simulator: the same seed loses the same datagrams.
+    #[arg(long, default_value_t = loss::DEFAULT_SEED)]
+    seed: u64,
+
+    /// Print every datagram sent and received, in hex and decoded.
+    #[arg(long)]
+    trace: bool,
+}
+
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(secs) if secs > 0.0 && secs <= 255.0 => Ok(secs),
+        _ => Err(format!(
+            "`{text}` is not a timeout: give seconds from 0.01 to 255, e.g. 1 or 0.2"
+        )),
+    }
+}
+
+/// What every transfer thread needs to know.
+struct Config {
+    root: PathBuf,
+    /// The address to open transfer sockets on (the request socket's IP).
+    ip: IpAddr,
+    allow_write: bool,
+    overwrite: bool,
+    max_upload: Option<u64>,
+    timeout: Duration,
+    trace: bool,
+}
+
+/// Bytes of file read or written at a time: few, large disk operations.
+const FILE_BUFFER: usize = 256 * 1024;
+
+pub fn run(args: Args) -> Result<()> {
+    let root = path::canonical_root(&args.root).with_context(|| {
+        format!(
+            "cannot serve {} (create it first: mkdir -p {})",
+            args.root.display(),
+            args.root.display()
+        )
+    })?;
+
+    // 1. socket() + bind(): std does both in UdpSocket::bind. This is the well-known port;
+    //    it only ever receives requests.
+    let socket = UdpSocket::bind(args.addr).with_context(|| {
+        format!(
+            "cannot bind {} (another server there? pick another port with --addr 127.0.0.1:0)",
+            args.addr
+        )
+    })?;
+    let local = socket.local_addr().context("cannot read our own address")?;
+    ready::announce(local);
+
+    let config = Arc::new(Config {
+        root,
+        ip: local.ip(),
+        allow_write: args.allow_write,
+        overwrite: args.overwrite,
+        max_upload: args.max_upload,
+        timeout: Duration::from_secs_f64(args.timeout),
+        trace: args.trace,
+    });
+    let tracer = Tracer::new(args.trace);
+    let active = Arc::new(AtomicUsize::new(0));
+    let max_transfers = args.max_transfers as usize;
+    // One simulator for the server, split into one per transfer, in request order: the
+    // same requests with the same --seed lose the same datagrams.
+    let mut dropper = Dropper::new(args.drop, args.seed);
+    let mut buf = vec![0u8; MAX_PACKET];
+
+    loop {
+        // 2. recvfrom(): the next request, and who sent it (the client's TID).
+        let (len, peer) = match socket.recv_from(&mut buf) {
+            Ok(got) => got,
+            Err(err) => {
+                eprintln!("recv_from on {local} failed: {err}");
+                continue;
+            }
+        };
+        let bytes = &buf[..len];
+        tracer.received(peer, bytes);
+        let (is_write, request) = match Packet::decode(bytes) {
+            Ok(Packet::Rrq(request)) => (false, request),
+            Ok(Packet::Wrq(request)) => (true, request),
+            // Never answer an ERROR with an ERROR: two programs could do it forever.
+            Ok(Packet::Error { .. }) => continue,
+            Ok(other) => {
+                let why = format!("port {} takes only RRQ and WRQ, not {other}", local.port());
+                reply_error(&socket, &tracer, peer, ErrorCode::ILLEGAL_OPERATION, &why);
+                continue;
+            }
+            Err(err) => {
+                let why = format!("not a TFTP request: {err}");
+                reply_error(&socket, &tracer, peer, ErrorCode::ILLEGAL_OPERATION, &why);
+                continue;
+            }
+        };
+
+        // The limit on transfers at once: past it, say "busy" instead of starting one.
+        if active.load(Ordering::SeqCst) >= max_transfers {
+            let why = format!("server busy ({max_transfers} transfers), try again later");
+            reply_error(&socket, &tracer, peer, ErrorCode::NOT_DEFINED, &why);
+            println!("{peer} {:?}: refused, {why}", request.filename);
+            continue;
+        }
+
+        // 3. One thread per transfer; it opens its own socket (the server's TID).
+        active.fetch_add(1, Ordering::SeqCst);
+        let (config, active_now, transfer_dropper) =
+            (config.clone(), active.clone(), dropper.split());
+        let spawned = thread::Builder::new()
+            .name(format!("tftp {peer}"))
+            .spawn(move || {
+                serve(&config, peer, is_write, request, transfer_dropper);
+                active_now.fetch_sub(1, Ordering::SeqCst);
+            });
+        if let Err(err) = spawned {
+            active.fetch_sub(1, Ordering::SeqCst);
+            eprintln!("cannot start a thread for {peer}: {err}");
+        }
+    }
+}
+
+/// ERROR from the request socket (for requests that never get a transfer).
+fn reply_error(
+    socket: &UdpSocket,
+    tracer: &Tracer,
+    peer: SocketAddr,
+    code: ErrorCode,
+    message: &str,
+) {
+    let error = packet::error_packet(code, message);
+    if socket.send_to(&error, peer).is_ok() {
+        tracer.sent(peer, &error);
+    }
+}
+
+/// What a transfer thread prints when it ends.
+#[derive(Default)]
+struct Report {
+    /// When the last block was in (before dallying).
+    finished: Option<Instant>,
+    options: String,
+    stats: Stats,
+    dropped: u64,
+}
+
+/// One transfer, on its own thread, from its own socket; prints one line at the end.
+fn serve(config: &Config, peer: SocketAddr, is_write: bool, request: Request, dropper: Dropper) {
+    let started = Instant::now();
+    let mut report = Report::default();
+    let result = match driver::bind_transfer_socket(config.ip, 0) {
+        Ok((socket, _)) => {
+            let mut link = Link::new(socket, peer, dropper, Tracer::new(config.trace));
+            let result = if is_write {
+                receive_file(config, &mut link, &request, &mut report)
+            } else {
+                send_file(config, &mut link, &request, &mut report)
+            };
+            report.dropped = link.dropped();
+            result
+        }
+        Err(err) => Err(format!("cannot open a socket for the transfer: {err}")),
+    };
+    // ANCHOR: log_line
+    let took = (report.finished.unwrap_or_else(Instant::now) - started).as_secs_f64();
+    let outcome = match result {
+        Ok(()) => "ok".to_string(),
+        Err(why) => format!("FAILED: {why}"),
+    };
+    let mut line = format!(
+        "{peer} {} {:?} {} [{}] {} bytes in {took:.3} s ({:.1} MB/s), {} retransmissions",
+        if is_write { "WRQ" } else { "RRQ" },
+        request.filename,
+        request.mode,
+        report.options,
+        report.stats.bytes,
+        report.stats.bytes as f64 / took.max(1e-6) / 1e6,
+        report.stats.retransmissions,
+    );
+    if report.dropped > 0 {
+        line.push_str(&format!(", {} dropped by --drop", report.dropped));
+    }
+    println!("{line}: {outcome}");
+    // ANCHOR_END: log_line
+}
+
+/// Tells the client why not (from our transfer socket), and returns the reason.
+fn refuse(link: &mut Link, code: ErrorCode, message: &str) -> Result<(), String> {
+    let _ = link.send(&packet::error_packet(code, message));
+    Err(format!("sent ERROR {code}: {message}"))
+}
+
+fn path_refusal(link: &mut Link, err: PathError) -> Result<(), String> {
+    match err {
+        PathError::NotFound => refuse(link, ErrorCode::FILE_NOT_FOUND, "file not found"),
+        PathError::Refused(why) => refuse(link, ErrorCode::ACCESS_VIOLATION, &why),
+    }
+}
+
+fn options_text(oack: &[packet::TftpOption]) -> String {
+    let parts: Vec<String> = oack.iter().map(|(n, v)| format!("{n}={v}")).collect();
+    parts.join(" ")
+}
+
+// ANCHOR: send_file
+/// A RRQ: send the file with the Sender state machine.
+fn send_file(
+    config: &Config,
+    link: &mut Link,
+    request: &Request,
+    report: &mut Report,
+) -> Result<(), String> {
+    if request.mode == Mode::Mail {
+        return refuse(
+            link,
+            ErrorCode::ILLEGAL_OPERATION,
+            "mail mode is obsolete (RFC 1350)",
+        );
+    }
+    let real = match path::resolve_read(&config.root, &request.filename) {
+        Ok(real) => real,
+        Err(err) => return path_refusal(link, err),
+    };
+    let file = match File::open(&real) {
+        Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::PermissionDenied => {
+            return refuse(link, ErrorCode::ACCESS_VIOLATION, "permission denied")
+        }
+        Err(err) => {
+            return refuse(
+                link,
+                ErrorCode::FILE_NOT_FOUND,
+                &format!("cannot open: {err}"),
+            )
+        }
+    };
+    let size = file.metadata().map(|m| m.len()).ok();
+    let kind = RequestKind::Read {
+        size: size.filter(|_| request.mode == Mode::Octet),
+    };
+    let mut negotiated = match options::negotiate(&request.options, kind) {
+        Ok(negotiated) => negotiated,
+        Err(refusal) => return refuse(link, refusal.code, &refusal.message),
+    };
+    // We cannot know the client's receive buffer: never offer a window that a default
+    // one cannot hold, or the client's kernel drops its end, every time.
+    let blksize = negotiated.params.blksize;
+    negotiated.clamp_window(options::window_that_fits(
+        options::PEER_RCVBUF_GUESS,
+        blksize,
+    ));
+    driver::size_buffers(
+        &SockRef::from(link.socket()),
+        driver::buffer_for(blksize, negotiated.params.windowsize),
+    );
+
+    let reader = BufReader::with_capacity(FILE_BUFFER, file);
+    let reader: Box<dyn Read> = match request.mode {
+        Mode::Netascii => Box::new(NetasciiReader::new(reader)),
+        _ => Box::new(reader),
+    };
+    let oack = negotiated.oack();
+    report.options = options_text(&oack);
+    // With options: OACK first, and the blocks once the client's ACK 0 confirms it.
+    let opening = (!oack.is_empty()).then(|| Packet::Oack { options: oack }.to_bytes());
+    let params = negotiated.params;
+    let mut sender = Sender::new(reader, &params, timeout(config, &negotiated), opening);
+    let result = driver::run(link, &mut sender, |_| {});
+    report.stats = sender.stats();
+    result.map(|_| ()).map_err(|err| err.to_string())
+}
+// ANCHOR_END: send_file
+
+fn timeout(config: &Config, negotiated: &Negotiated) -> Duration {
+    negotiated
+        .params
+        .timeout
+        .map_or(config.timeout, |secs| Duration::from_secs(u64::from(secs)))
+}
+
+/// A writer that refuses to go past `--max-upload` bytes: ERROR 3 for the client.
+struct Limited<W> {
+    inner: W,
+    left: u64,
+}
+
+impl<W: Write> Write for Limited<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let len = data.len() as u64;
+        if len > self.left {
+            return Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                "the upload is larger than this server's --max-upload",
+            ));
+        }
+        self.left -= len;
+        self.inner.write_all(data)?;
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+// ANCHOR: receive_file
+/// A WRQ: receive the file with the Receiver state machine, into a temporary file that
+/// gets its real name only once complete.
+fn receive_file(
+    config: &Config,
+    link: &mut Link,
+    request: &Request,
+    report: &mut Report,
+) -> Result<(), String> {
+    if !config.allow_write {
+        return refuse(
+            link,
+            ErrorCode::ACCESS_VIOLATION,
+            "this server is read-only (start it with --allow-write to accept uploads)",
+        );
+    }
+    if request.mode == Mode::Mail {
+        return refuse(
+            link,
+            ErrorCode::ILLEGAL_OPERATION,
+            "mail mode is obsolete (RFC 1350)",
+        );
+    }
+    let target = match path::resolve_write(&config.root, &request.filename) {
+        Ok(target) => target,
+        Err(err) => return path_refusal(link, err),
+    };
+    // New files only, unless --overwrite (symlink_metadata: a dangling link exists too).
+    if !config.overwrite && target.symlink_metadata().is_ok() {
+        return refuse(
+            link,
+            ErrorCode::FILE_EXISTS,
+            "file already exists (the server replaces files only with --overwrite)",
+        );
+    }
+    let kind = RequestKind::Write {
+        max_upload: config.max_upload,
+    };
+    let mut negotiated = match options::negotiate(&request.options, kind) {
+        Ok(negotiated) => negotiated,
+        Err(refusal) => return refuse(link, refusal.code, &refusal.message),
+    };
+    // We receive: size our buffer for the window, and offer no more than it holds.
+    let blksize = negotiated.params.blksize;
+    let sock = SockRef::from(link.socket());
+    driver::size_buffers(
+        &sock,
+        driver::buffer_for(blksize, negotiated.params.windowsize),
+    );
+    let granted = sock
+        .recv_buffer_size()
+        .unwrap_or(options::PEER_RCVBUF_GUESS);
+    negotiated.clamp_window(options::window_that_fits(granted, blksize));
+
+    let (partial, file) = match PartialFile::create(&target) {
+        Ok(created) => created,
+        Err(err) => {
+            return refuse(
+                link,
+                ErrorCode::ACCESS_VIOLATION,
+                &format!("cannot create the file: {err}"),
+            )
+        }
+    };
+    let writer = Limited {
+        inner: BufWriter::with_capacity(FILE_BUFFER, file),
+        left: config.max_upload.unwrap_or(u64::MAX),
+    };
+    let writer: Box<dyn Write> = match request.mode {
+        Mode::Netascii => Box::new(NetasciiWriter::new(writer)),
+        _ => Box::new(writer),
+    };
+    let oack = negotiated.oack();
+    report.options = options_text(&oack);
+    // RFC 1350: "A WRQ is acknowledged with an ACK packet having a block number of zero";
+    // with options, the OACK takes its place (RFC 2347).
+    let opening = if oack.is_empty() {
+        encode_ack(0).to_vec()
+    } else {
+        Packet::Oack { options: oack }.to_bytes()
+    };
+    let wait = timeout(config, &negotiated);
+    let mut receiver = Receiver::new(writer, &negotiated.params, wait, Some(opening));
+    let result = driver::run(link, &mut receiver, |_| {});
+    report.stats = receiver.stats();
+    report.finished = Some(Instant::now());
+    if let Err(err) = result {
+        // `partial` is dropped here: the temporary file is removed.
+        return Err(err.to_string());
+    }
+    partial
+        .commit(config.overwrite)
+        .map_err(|err| format!("received, but cannot name it {}: {err}", target.display()))?;
+    // Stay a moment to acknowledge the last block again if our ACK was lost.
+    driver::dally(link, &mut receiver, wait);
+    Ok(())
+}
+// ANCHOR_END: receive_file
