@@ -113,6 +113,21 @@ pub fn resolve_write(root: &Path, name: &str) -> Result<PathBuf, PathError> {
         )));
     }
     let target = real_parent.join(file_name);
+    // An existing symlink by that name must lead inside too (even though an upload
+    // replaces the link itself and never writes through it).
+    if target
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        let inside = target
+            .canonicalize()
+            .is_ok_and(|real| real.starts_with(root));
+        if !inside {
+            return Err(PathError::Refused(format!(
+                "{name:?} is a link that leads outside the served directory"
+            )));
+        }
+    }
     if target.is_dir() {
         return Err(PathError::Refused(format!("{name:?} is a directory")));
     }

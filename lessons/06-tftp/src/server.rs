@@ -47,7 +47,7 @@ use tftp::options::{self, Negotiated, RequestKind};
 use tftp::packet::{self, encode_ack, ErrorCode, Mode, Packet, Request, MAX_PACKET};
 use tftp::partial::PartialFile;
 use tftp::path::{self, PathError};
-use tftp::transfer::{Machine, Receiver, Sender, Stats};
+use tftp::transfer::{Completion, Machine, Receiver, Sender, Stats};
 
 /// Options of `tftp server`.
 #[derive(clap::Args)]
@@ -235,19 +235,21 @@ struct Report {
 fn serve(config: &Config, peer: SocketAddr, is_write: bool, request: Request, dropper: Dropper) {
     let started = Instant::now();
     let mut report = Report::default();
-    let result = match driver::bind_transfer_socket(config.ip, 0) {
-        Ok((socket, _)) => {
-            let mut link = Link::new(socket, peer, dropper, Tracer::new(config.trace));
-            let result = if is_write {
-                receive_file(config, &mut link, &request, &mut report)
-            } else {
-                send_file(config, &mut link, &request, &mut report)
-            };
-            report.dropped = link.dropped();
-            result
+    let mut link = match driver::bind_transfer_socket(config.ip, 0) {
+        Ok((socket, _)) => Link::new(socket, peer, dropper, Tracer::new(config.trace)),
+        Err(err) => {
+            let name = &request.filename;
+            println!("{peer} {name:?}: FAILED: cannot open a socket for the transfer: {err}");
+            return;
         }
-        Err(err) => Err(format!("cannot open a socket for the transfer: {err}")),
     };
+    let mut dally = None;
+    let result = if is_write {
+        receive_file(config, &mut link, &request, &mut report).map(|done| dally = Some(done))
+    } else {
+        send_file(config, &mut link, &request, &mut report)
+    };
+    report.dropped = link.dropped();
     // ANCHOR: log_line
     let took = (report.finished.unwrap_or_else(Instant::now) - started).as_secs_f64();
     let outcome = match result {
@@ -269,15 +271,22 @@ fn serve(config: &Config, peer: SocketAddr, is_write: bool, request: Request, dr
     }
     println!("{line}: {outcome}");
     // ANCHOR_END: log_line
+
+    // After an upload, stay a while to acknowledge the last block again if our ACK was
+    // lost (RFC 1350: "dallying is encouraged"): long enough for the client to time out
+    // and resend it twice.
+    if let Some((mut receiver, timeout)) = dally {
+        driver::dally(&mut link, &mut receiver, timeout * 6);
+    }
 }
 
 /// Tells the client why not (from our transfer socket), and returns the reason.
-fn refuse(link: &mut Link, code: ErrorCode, message: &str) -> Result<(), String> {
+fn refuse<T>(link: &mut Link, code: ErrorCode, message: &str) -> Result<T, String> {
     let _ = link.send(&packet::error_packet(code, message));
     Err(format!("sent ERROR {code}: {message}"))
 }
 
-fn path_refusal(link: &mut Link, err: PathError) -> Result<(), String> {
+fn path_refusal<T>(link: &mut Link, err: PathError) -> Result<T, String> {
     match err {
         PathError::NotFound => refuse(link, ErrorCode::FILE_NOT_FOUND, "file not found"),
         PathError::Refused(why) => refuse(link, ErrorCode::ACCESS_VIOLATION, &why),
@@ -398,7 +407,7 @@ fn receive_file(
     link: &mut Link,
     request: &Request,
     report: &mut Report,
-) -> Result<(), String> {
+) -> Result<(Receiver<Box<dyn Write>>, Duration), String> {
     if !config.allow_write {
         return refuse(
             link,
@@ -472,19 +481,26 @@ fn receive_file(
         Packet::Oack { options: oack }.to_bytes()
     };
     let wait = timeout(config, &negotiated);
-    let mut receiver = Receiver::new(writer, &negotiated.params, wait, Some(opening));
+    // Once the last block is on disk, and before its ACK: the file gets its real name.
+    // Without --overwrite that fails if the name was taken meanwhile: ERROR 6.
+    let overwrite = config.overwrite;
+    let commit: Completion = Box::new(move || {
+        partial.commit(overwrite).map_err(|err| {
+            let code = match err.kind() {
+                io::ErrorKind::AlreadyExists => ErrorCode::FILE_EXISTS,
+                _ => ErrorCode::NOT_DEFINED,
+            };
+            (code, format!("cannot give the file its name: {err}"))
+        })
+    });
+    let mut receiver =
+        Receiver::new(writer, &negotiated.params, wait, Some(opening)).on_complete(commit);
     let result = driver::run(link, &mut receiver, |_| {});
     report.stats = receiver.stats();
     report.finished = Some(Instant::now());
-    if let Err(err) = result {
-        // `partial` is dropped here: the temporary file is removed.
-        return Err(err.to_string());
-    }
-    partial
-        .commit(config.overwrite)
-        .map_err(|err| format!("received, but cannot name it {}: {err}", target.display()))?;
-    // Stay a moment to acknowledge the last block again if our ACK was lost.
-    driver::dally(link, &mut receiver, wait);
-    Ok(())
+    // On failure the receiver (and with it `partial`) is dropped: the temporary file
+    // is removed.
+    result.map_err(|err| err.to_string())?;
+    Ok((receiver, wait))
 }
 // ANCHOR_END: receive_file

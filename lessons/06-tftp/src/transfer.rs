@@ -426,7 +426,6 @@ impl<R: Read> Machine for Sender<R> {
 
 // ANCHOR: receiver_struct
 /// Receives DATA blocks in order, writes them, and acknowledges each window.
-#[derive(Debug)]
 pub struct Receiver<W> {
     writer: W,
     blksize: usize,
@@ -443,11 +442,17 @@ pub struct Receiver<W> {
     queued: bool,
     /// The block number of the last block, once it is in.
     final_block: Option<u16>,
+    /// Runs after the last block is written and before it is acknowledged.
+    on_complete: Option<Completion>,
     status: Status,
     backoff: Backoff,
     stats: Stats,
 }
 // ANCHOR_END: receiver_struct
+
+/// What a [`Receiver`] does with the complete file before its last ACK (e.g. give it
+/// its real name); an error becomes an ERROR packet instead of the ACK.
+pub type Completion = Box<dyn FnOnce() -> Result<(), (ErrorCode, String)> + Send>;
 
 impl<W: Write> Receiver<W> {
     /// A receiver writing into `writer` with the negotiated `params`; `opening` is sent
@@ -463,6 +468,7 @@ impl<W: Write> Receiver<W> {
             out: Vec::with_capacity(packet::ACK_LEN),
             queued: false,
             final_block: None,
+            on_complete: None,
             status: Status::Running,
             backoff: Backoff {
                 base: timeout,
@@ -475,6 +481,14 @@ impl<W: Write> Receiver<W> {
             receiver.queued = true;
         }
         receiver
+    }
+
+    /// Runs `completion` once the last block is written and flushed, before the last
+    /// ACK: the ACK then means "the file is complete, under its real name". A server
+    /// renames the upload here, so a client that sees its put succeed finds the file.
+    pub fn on_complete(mut self, completion: Completion) -> Self {
+        self.on_complete = Some(completion);
+        self
     }
 
     /// The writer, to finish with it (e.g. to rename the file) once the transfer is done.
@@ -548,6 +562,12 @@ impl<W: Write> Receiver<W> {
                 let (code, message) = io_failure(&err, "cannot write the file");
                 self.fail_local(code, &message);
                 return false;
+            }
+            if let Some(completion) = self.on_complete.take() {
+                if let Err((code, message)) = completion() {
+                    self.fail_local(code, &message);
+                    return false;
+                }
             }
             self.final_block = Some(block);
             self.status = Status::Done;
