@@ -62,6 +62,13 @@ pub const LESSONS: &[Lesson] = &[
         teaches: "UDP broadcast: SO_REUSEADDR, SO_BROADCAST, netmasks and broadcast addresses, IPMsg discovery",
         scenario: scenarios::broadcast::run,
     },
+    Lesson {
+        number: "06",
+        package: "tftp",
+        roles: &["server", "get", "put"],
+        teaches: "TFTP over UDP: transfer IDs, lock step and windows, timeouts and retransmission, options, a server confined to its root",
+        scenario: scenarios::tftp::run,
+    },
 ];
 
 /// Prints the table for `cargo xtask list`.

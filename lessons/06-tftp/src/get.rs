@@ -150,6 +150,7 @@ pub fn run(args: Args) -> Result<()> {
     let result = driver::run(&mut link, &mut receiver, |stats| progress.update(stats));
     progress.finish();
     let stats = result.map_err(|err| client::explain(err, link.peer()))?;
+    let took = started.elapsed();
 
     // 5. Complete: the file gets its real name (replacing an older one, like cp).
     drop(receiver.into_writer());
@@ -164,7 +165,7 @@ pub fn run(args: Args) -> Result<()> {
     );
     println!(
         "{}",
-        client::summary(&what, &stats, &params, started.elapsed(), link.dropped())
+        client::summary(&what, &stats, &params, took, link.dropped())
     );
     // 6. close(): dropping the socket. We do not dally: if our last ACK is lost, the
     //    server retries a few times and gives up, but the file is complete here.

@@ -7,5 +7,6 @@
 pub mod broadcast;
 pub mod full_duplex_chat;
 pub mod tcp_basic;
+pub mod tftp;
 pub mod threaded_server;
 pub mod udp_echo;

@@ -1,0 +1,128 @@
+use crate::demo::Demo;
+use anyhow::Context as _;
+use std::path::{Path, PathBuf};
+
+/// A folder for the demo's files (the server's root and the client's side), removed
+/// when the demo ends, however it ends.
+struct Folder(PathBuf);
+
+impl Folder {
+    fn create() -> anyhow::Result<Folder> {
+        let dir = std::env::temp_dir().join(format!("tftp-demo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for sub in ["root", "local"] {
+            std::fs::create_dir_all(dir.join(sub))
+                .with_context(|| format!("cannot create {}", dir.join(sub).display()))?;
+        }
+        Ok(Folder(dir))
+    }
+
+    fn path(&self, rest: &str) -> PathBuf {
+        self.0.join(rest)
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn text(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// 06: a server serving a folder; a get, then a put (the server prints one line per
+/// transfer); then a second server and a client that both lose 20% of what they send
+/// (`--drop 0.2`): the file still arrives whole, and the lines count the
+/// retransmissions that repaired the losses.
+pub fn run(demo: &mut Demo) -> anyhow::Result<()> {
+    let folder = Folder::create()?;
+    std::fs::write(
+        folder.path("root/hello.txt"),
+        "Hello from the TFTP server!\nThis file came in DATA blocks over UDP.\n",
+    )?;
+    std::fs::write(
+        folder.path("local/notes.txt"),
+        "uploaded with a WRQ, acknowledged block by block\n",
+    )?;
+    // 40 blocks of 1024 bytes and a short last one: enough datagrams to lose some.
+    let big: Vec<u8> = (0..40 * 1024 + 100).map(|i| (i % 251) as u8).collect();
+    std::fs::write(folder.path("root/big.bin"), &big)?;
+    let root = text(&folder.path("root"));
+
+    let addr = demo
+        .server(
+            "server",
+            &[
+                "server",
+                "--root",
+                &root,
+                "--addr",
+                "127.0.0.1:0",
+                "--allow-write",
+            ],
+        )?
+        .to_string();
+
+    let got = text(&folder.path("local/hello.txt"));
+    demo.client("get", &["get", "--addr", &addr, "hello.txt", &got])?;
+    demo.wait("get")?;
+    demo.expect("get", "got \"hello.txt\"")?;
+    demo.expect("server", "RRQ \"hello.txt\"")?;
+
+    let notes = text(&folder.path("local/notes.txt"));
+    demo.client(
+        "put",
+        &["put", "--addr", &addr, &notes, "notes.txt", "--tsize"],
+    )?;
+    demo.wait("put")?;
+    demo.expect("server", "WRQ \"notes.txt\"")?;
+    anyhow::ensure!(
+        std::fs::read(folder.path("root/notes.txt"))? == std::fs::read(&notes)?,
+        "the uploaded notes.txt differs from the original"
+    );
+
+    // Loss on both sides: 20% of every datagram each one sends never leaves.
+    let lossy = demo
+        .server(
+            "lossy-server",
+            &[
+                "server",
+                "--root",
+                &root,
+                "--addr",
+                "127.0.0.1:0",
+                "--drop",
+                "0.2",
+                "--timeout",
+                "0.1",
+            ],
+        )?
+        .to_string();
+    let copy = text(&folder.path("local/big.bin"));
+    demo.client(
+        "lossy-get",
+        &[
+            "get",
+            "--addr",
+            &lossy,
+            "big.bin",
+            &copy,
+            "--blksize",
+            "1024",
+            "--drop",
+            "0.2",
+            "--timeout",
+            "0.1",
+        ],
+    )?;
+    demo.wait("lossy-get")?;
+    demo.expect("lossy-get", "dropped by --drop")?;
+    demo.expect("lossy-server", "dropped by --drop")?;
+    anyhow::ensure!(
+        std::fs::read(&copy)? == big,
+        "big.bin arrived different despite the retransmissions"
+    );
+    Ok(())
+}
