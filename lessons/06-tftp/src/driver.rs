@@ -168,10 +168,16 @@ pub fn run(
     machine: &mut impl Machine,
     mut progress: impl FnMut(&Stats),
 ) -> Result<Stats, TransferError> {
+    let mut rtt = RttEstimator::default();
+    let mut timeouts_in_a_row = 0;
+    // When we last sent, and whether that was free of retransmissions (Karn's rule:
+    // only then does the answer tell the round-trip time).
+    let mut sent_at: Option<(Instant, bool)> = None;
     let mut deadline = Instant::now() + machine.timeout();
     let mut events: u32 = 0;
     loop {
         // 1. sendto(): whatever the machine has queued (a window of DATA, an ACK...).
+        let retransmitted_before = machine.stats().retransmissions;
         let mut sent = false;
         while let Some(bytes) = machine.poll_transmit() {
             link.send(bytes).map_err(|err| TransferError::Io {
@@ -186,7 +192,10 @@ pub fn run(
         }
         // The retransmission timer restarts with every send.
         if sent {
-            deadline = Instant::now() + machine.timeout();
+            let now = Instant::now();
+            let clean = machine.stats().retransmissions == retransmitted_before;
+            sent_at = Some((now, clean));
+            deadline = now + rtt.timeout(machine.timeout(), timeouts_in_a_row);
         }
         events = events.wrapping_add(1);
         if events % 64 == 0 {
@@ -199,7 +208,8 @@ pub fn run(
         let Some((len, from)) = received else {
             // 3a. Nothing in time: the machine retransmits (or gives up).
             machine.on_timeout();
-            deadline = Instant::now() + machine.timeout();
+            timeouts_in_a_row += 1;
+            deadline = Instant::now() + rtt.timeout(machine.timeout(), timeouts_in_a_row);
             continue;
         };
         // 3b. A datagram from a stranger: ERROR 5 to it, and on with the transfer.
@@ -221,11 +231,62 @@ pub fn run(
             }
         };
         if progressed {
-            deadline = Instant::now() + machine.timeout();
+            let now = Instant::now();
+            if let Some((at, true)) = sent_at.take() {
+                rtt.sample(now - at);
+            }
+            timeouts_in_a_row = 0;
+            deadline = now + rtt.timeout(machine.timeout(), 0);
         }
     }
 }
 // ANCHOR_END: run
+
+// ANCHOR: rtt
+/// The shortest retransmission timeout the round-trip estimate may give.
+pub const MIN_RTO: Duration = Duration::from_millis(50);
+
+/// An adaptive retransmission timeout. RFC 1123 (4.2.3.2), the host requirements that
+/// RFC 1350 points to: "A TFTP implementation MUST use an adaptive timeout." We measure
+/// the round trip (send to answer) as TCP does (RFC 6298: a smoothed average and its
+/// variation, Karn's rule: never from a retransmitted packet), and wait that long plus a
+/// margin. The configured timeout (`--timeout`, or the `timeout` option) stays the
+/// upper bound, and the wait before the first measurement.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RttEstimator {
+    srtt: Option<Duration>,
+    rttvar: Duration,
+}
+
+impl RttEstimator {
+    /// One measured round trip.
+    pub fn sample(&mut self, rtt: Duration) {
+        match self.srtt {
+            None => {
+                self.srtt = Some(rtt);
+                self.rttvar = rtt / 2;
+            }
+            Some(srtt) => {
+                let error = srtt.abs_diff(rtt);
+                self.rttvar = (self.rttvar * 3 + error) / 4;
+                self.srtt = Some((srtt * 7 + rtt) / 8);
+            }
+        }
+    }
+
+    /// How long to wait: SRTT + 4 x RTTVAR (at least [`MIN_RTO`]), doubled per timeout in
+    /// a row, never more than `ceiling` (the machine's own timeout, with its backoff).
+    pub fn timeout(&self, ceiling: Duration, timeouts_in_a_row: u32) -> Duration {
+        match self.srtt {
+            None => ceiling,
+            Some(srtt) => {
+                let rto = (srtt + self.rttvar * 4).max(MIN_RTO);
+                (rto * (1 << timeouts_in_a_row.min(4))).min(ceiling)
+            }
+        }
+    }
+}
+// ANCHOR_END: rtt
 
 /// After the last ACK, stay a while to answer a repeated last block (RFC 1350: "dallying
 /// is encouraged"): if our last ACK was lost, the sender sends the last block again.
@@ -323,4 +384,36 @@ pub fn size_buffers(socket: &SockRef<'_>, bytes: usize) {
 pub fn buffer_for(blksize: usize, windowsize: u16) -> usize {
     let per_block = blksize + packet::DATA_HEADER_LEN + crate::options::DATAGRAM_OVERHEAD;
     usize::from(windowsize.max(1)) * per_block + 64 * 1024
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_timeout_adapts_to_the_round_trip() {
+        let second = Duration::from_secs(1);
+        let mut rtt = RttEstimator::default();
+        assert_eq!(
+            rtt.timeout(second, 0),
+            second,
+            "no measurement yet: the configured one"
+        );
+        rtt.sample(Duration::from_millis(200));
+        assert_eq!(
+            rtt.timeout(second, 0),
+            Duration::from_millis(600),
+            "first: 3 x RTT"
+        );
+        assert_eq!(
+            rtt.timeout(second, 1),
+            second,
+            "doubled, but never above the ceiling"
+        );
+        for _ in 0..50 {
+            rtt.sample(Duration::from_micros(80)); // loopback
+        }
+        assert_eq!(rtt.timeout(second, 0), MIN_RTO);
+        assert_eq!(rtt.timeout(second, 2), MIN_RTO * 4);
+    }
 }

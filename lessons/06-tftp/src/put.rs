@@ -25,7 +25,7 @@ use std::time::Instant;
 use tftp::client::{self, ClientArgs, Progress};
 use tftp::driver::{self, Link};
 use tftp::netascii::NetasciiReader;
-use tftp::options::Params;
+use tftp::options::{self, Params};
 use tftp::packet::{self, ErrorCode, Mode, Packet, Request};
 use tftp::transfer::{Sender, TransferError};
 
@@ -67,7 +67,17 @@ pub fn run(args: Args) -> Result<()> {
 
     // RFC 2349: "In Write Request packets, the size of the file, in octets, is specified
     // in the request". In netascii the size on the wire is not the size on disk: not sent.
-    let wanted = opts.wanted((opts.mode == Mode::Octet).then_some(size));
+    let mut wanted = opts.wanted((opts.mode == Mode::Octet).then_some(size));
+    // We send: the server's receive buffer must hold a whole window, and we cannot know
+    // its size. Ask for no more than a default Linux buffer holds (as our server does).
+    if let Some(asked) = wanted.windowsize {
+        let blksize = wanted.blksize.unwrap_or(packet::DEFAULT_BLKSIZE);
+        let fits = options::window_that_fits(options::PEER_RCVBUF_GUESS, blksize);
+        if fits < asked {
+            eprintln!("note: --windowsize {asked} lowered to {fits}: a larger window of {blksize}-byte blocks overflows a default receive buffer");
+            wanted.windowsize = Some(fits);
+        }
+    }
 
     // 1. socket() + bind() on port 0: our TID. Its send buffer is sized for a window.
     let blksize = wanted.blksize.unwrap_or(packet::DEFAULT_BLKSIZE);

@@ -70,8 +70,8 @@ pub enum TransferError {
     TimedOut {
         /// How many times we sent the same thing.
         tries: u32,
-        /// The last block had been sent and only its ACK was missing: the peer may well
-        /// have the whole file (RFC 1350: "the transfer may still have been completed
+        /// Every block, the last one included, had been sent at least once, and only
+        /// acknowledgments were missing: the peer may well have the whole file (RFC 1350: "the transfer may still have been completed
         /// successfully").
         only_final_ack_missing: bool,
     },
@@ -97,7 +97,7 @@ impl fmt::Display for TransferError {
             } => {
                 write!(f, "no answer after {tries} tries")?;
                 if *only_final_ack_missing {
-                    f.write_str(" (only the ACK of the last block is missing: the peer probably has everything)")?;
+                    f.write_str(" (every block was sent, only the last ACK never came: the peer probably has the whole file)")?;
                 }
                 Ok(())
             }
@@ -371,7 +371,8 @@ impl<R: Read> Machine for Sender<R> {
         if self.backoff.tries > MAX_RETRIES {
             self.status = Status::Failed(TransferError::TimedOut {
                 tries: self.backoff.tries,
-                only_final_ack_missing: self.last_loaded && self.filled == 1,
+                only_final_ack_missing: self.last_loaded
+                    && self.highest_sent == self.base + self.filled as u64 - 1,
             });
             return;
         }
