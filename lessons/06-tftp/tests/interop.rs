@@ -514,6 +514,7 @@ fn loss_10_percent_in_a_network_namespace() {
     let root = scratch.folder("root");
     let local = scratch.folder("local");
     let original = make_file(&root, "lossy.bin", 1 << 20);
+    let original_path = root.join("lossy.bin");
 
     let ns = Namespace::create("netem");
     let (ok, text) = ns.run(&["ip", "link", "set", "lo", "up"]);
@@ -522,42 +523,59 @@ fn loss_10_percent_in_a_network_namespace() {
         return;
     };
 
+    // Short retransmission timeouts on both sides (the server's --timeout and the client's
+    // local one accept fractions): at 10% loss a lock-step MiB loses hundreds of packets,
+    // and each loss costs one timeout.
     let mut server_command = ns.exec(ours());
     server_command.arg("server").arg("--root").arg(&root).args([
         "--addr",
         "127.0.0.1:0",
         "--allow-write",
+        "--timeout",
+        "0.05",
     ]);
     let mut server = Program::spawn("our server (netns)", server_command).expect("start");
     let addr = server
         .wait_ready(Duration::from_secs(20))
         .unwrap_or_else(|e| panic!("{e:#}"));
 
-    // Get, then put the same file back under another name.
-    let got = local.join("lossy.bin");
-    let mut get = ns.exec(ours());
-    get.args(["get", "--addr", &addr.to_string(), "lossy.bin"])
-        .arg(&got)
-        .args(["--timeout", "1"]);
-    run("our client (netns) get", get, Duration::from_secs(300))
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    check_same(&original, &got, "get at 10% loss").unwrap_or_else(|e| panic!("{e:#}"));
-
-    let mut put = ns.exec(ours());
-    put.args(["put", "--addr", &addr.to_string()])
-        .arg(&got)
-        .arg("lossy-back.bin")
-        .args(["--timeout", "1"]);
-    run("our client (netns) put", put, Duration::from_secs(300))
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    check_same(&original, &root.join("lossy-back.bin"), "put at 10% loss")
-        .unwrap_or_else(|e| panic!("{e:#}"));
+    // Get, then put the file back under another name: windowed, then lock-step (get).
+    let transfers: [(&str, &str, &[&str]); 3] = [
+        (
+            "get",
+            "got-window.bin",
+            &["--blksize", "1468", "--windowsize", "8"],
+        ),
+        (
+            "put",
+            "back-window.bin",
+            &["--blksize", "1468", "--windowsize", "8"],
+        ),
+        ("get", "got-lockstep.bin", &[]),
+    ];
+    for (role, name, options) in transfers {
+        let mut command = ns.exec(ours());
+        command.args([role, "--addr", &addr.to_string()]);
+        let result = if role == "get" {
+            command.arg("lossy.bin").arg(local.join(name));
+            local.join(name)
+        } else {
+            command.arg(&original_path).arg(name);
+            root.join(name)
+        };
+        command.args(options).args(["--timeout", "0.05"]);
+        let what = format!("our client (netns) {role} {options:?} at 10% loss");
+        let finished =
+            run(&what, command, Duration::from_secs(240)).unwrap_or_else(|e| panic!("{e:#}"));
+        check_same(&original, &result, &what).unwrap_or_else(|e| panic!("{e:#}"));
+        eprintln!("{what}: {}", finished.stdout.join(" | "));
+    }
 
     let lost = dropped(&ns, &loss);
     assert!(
         lost > 0,
         "the namespace dropped no packet: the test proved nothing"
     );
-    eprintln!("1 MiB there and back at 10% loss; the kernel dropped {lost} packets");
+    eprintln!("3 MiB moved at 10% loss; the kernel dropped {lost} packets");
     drop(server);
 }
