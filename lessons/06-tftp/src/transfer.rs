@@ -435,6 +435,9 @@ pub struct Receiver<W> {
     expected: u64,
     /// Blocks received in order since our last ACK.
     in_window: usize,
+    /// The block number of the last block that came out of order since the last one
+    /// that came in order (see `on_data`).
+    last_stray: Option<u16>,
     /// What we send until the first block arrives: the server's OACK or ACK 0, or the
     /// client's ACK 0 after an OACK. `None` once DATA flows.
     opening: Option<Vec<u8>>,
@@ -465,6 +468,7 @@ impl<W: Write> Receiver<W> {
             window: usize::from(params.windowsize.max(1)),
             expected: 1,
             in_window: 0,
+            last_stray: None,
             opening,
             out: Vec::with_capacity(packet::ACK_LEN),
             queued: false,
@@ -533,10 +537,21 @@ impl<W: Write> Receiver<W> {
         if block != self.expected as u16 {
             // A duplicate (our ACK was lost, the sender timed out and resent) or a block
             // after a lost one. RFC 7440: "the DRCV SHOULD notify the DSND by sending an
-            // ACK corresponding to the last data block correctly received."
-            self.queue_last_good_ack(true);
+            // ACK corresponding to the last data block correctly received." Once per
+            // burst: the rest of a window after a lost block would otherwise bring one
+            // ACK each, and a sender that restarts its window on each of them would send
+            // it again and again. A burst ends when a block comes in order, or when the
+            // numbers start again (the sender resent).
+            let new_burst = self
+                .last_stray
+                .is_none_or(|previous| block.wrapping_sub(previous) as i16 <= 0);
+            self.last_stray = Some(block);
+            if new_burst {
+                self.queue_last_good_ack(true);
+            }
             return false;
         }
+        self.last_stray = None;
         if data.len() > self.blksize {
             let message = format!(
                 "block of {} bytes, more than blksize {}",
@@ -934,6 +949,39 @@ mod tests {
             .collect();
         assert_eq!(again, [2, 3, 4, 5]);
         assert_eq!(sender.stats().retransmissions, 3, "2, 3 and 4 went twice");
+    }
+
+    /// After a lost block, the rest of the window brings ONE ACK, not one per block.
+    #[test]
+    fn one_ack_per_burst_of_out_of_order_blocks() {
+        let data = file(8 * 512);
+        let mut sender = Sender::new(&data[..], &params(512, 8), DEFAULT_TIMEOUT, None);
+        let mut receiver = Receiver::new(Vec::new(), &params(512, 8), DEFAULT_TIMEOUT, None);
+        let window = drain(&mut sender);
+        receiver.on_packet(decode(&window[0]));
+        let mut acks = Vec::new();
+        for packet in &window[2..] {
+            // Block 2 was lost.
+            receiver.on_packet(decode(packet));
+            acks.extend(drain(&mut receiver));
+        }
+        assert_eq!(acks.len(), 1, "one ACK for blocks 3..=8");
+        assert_eq!(decode(&acks[0]), Packet::Ack { block: 1 });
+        // The same blocks again (a new burst: the numbers start again): one more ACK.
+        receiver.on_packet(decode(&window[4]));
+        assert_eq!(drain(&mut receiver).len(), 1);
+        // Lock step: every duplicate of the last block is a burst of its own.
+        let mut lockstep = Receiver::new(Vec::new(), &params(512, 1), DEFAULT_TIMEOUT, None);
+        let one = Packet::Data {
+            block: 1,
+            data: &[0; 512],
+        };
+        lockstep.on_packet(one.clone());
+        assert_eq!(drain(&mut lockstep).len(), 1);
+        for _ in 0..3 {
+            lockstep.on_packet(one.clone());
+            assert_eq!(drain(&mut lockstep).len(), 1, "each duplicate is answered");
+        }
     }
 
     #[test]
