@@ -300,33 +300,66 @@ fn bench_tftp(settings: &Settings) -> anyhow::Result<ExitCode> {
         }
     }
 
-    let mut rows: Vec<(Client, &str, Vec<Cell>)> = Vec::new();
+    // cells[client][server][class]. The runs of one client and class take turns between
+    // the servers (run 1 on each server, then run 2 ...), so that whatever else the machine
+    // does meanwhile weighs on every server alike.
+    let mut cells: Vec<Vec<Vec<Cell>>> = Vec::new();
     for &client in CLIENTS {
-        for (server_name, server) in &servers {
-            let mut cells = Vec::new();
-            for &class in CLASSES {
-                let cell = match (client.program(&ours), server) {
-                    _ if !client.supports(class) => Cell::NotApplicable,
-                    (Some(exe), Ok(server)) => {
-                        let local = out.join(format!("{}-{server_name}", client.name()));
-                        let get =
-                            |local: &Path| client.get(&exe, server.addr, &remote, local, class);
-                        let cell = measure(&get, &local, &original, settings);
-                        eprintln!(
-                            "  {:<9} <- {server_name:<9} {:<14} {}",
-                            client.name(),
-                            class.label,
-                            cell.show()
-                        );
-                        cell
+        let exe = client.program(&ours);
+        let mut by_server: Vec<Vec<Cell>> = vec![Vec::new(); servers.len()];
+        for &class in CLASSES {
+            let mut speeds = vec![Vec::new(); servers.len()];
+            let mut failed: Vec<Option<(&'static str, usize)>> = vec![None; servers.len()];
+            for run in 0..settings.runs {
+                for (index, (server_name, server)) in servers.iter().enumerate() {
+                    let (Some(exe), Ok(server)) = (&exe, server) else {
+                        continue;
+                    };
+                    if !client.supports(class) || failed[index].is_some() {
+                        continue;
                     }
-                    _ => Cell::Missing,
-                };
-                cells.push(cell);
+                    let local = out.join(format!("{}-{server_name}", client.name()));
+                    let command = client.get(exe, server.addr, &remote, &local, class);
+                    match one_run(command, &local, &original, settings.timeout) {
+                        Ok(speed) => speeds[index].push(speed),
+                        // A client that hung once would only make the bench slower.
+                        Err(what) => failed[index] = Some((what, settings.runs - run)),
+                    }
+                }
             }
-            rows.push((client, server_name, cells));
+            for (index, (server_name, server)) in servers.iter().enumerate() {
+                let cell = if !client.supports(class) {
+                    Cell::NotApplicable
+                } else if exe.is_none() || server.is_err() {
+                    Cell::Missing
+                } else if let Some((what, bad)) = failed[index] {
+                    Cell::Failed(what, bad, settings.runs)
+                } else {
+                    Cell::Speeds(std::mem::take(&mut speeds[index]))
+                };
+                if !matches!(cell, Cell::NotApplicable) {
+                    eprintln!(
+                        "  {:<9} <- {server_name:<9} {:<14} {}",
+                        client.name(),
+                        class.label,
+                        cell.show()
+                    );
+                }
+                by_server[index].push(cell);
+            }
         }
+        cells.push(by_server);
     }
+    let rows: Vec<(Client, &str, Vec<Cell>)> = CLIENTS
+        .iter()
+        .zip(cells)
+        .flat_map(|(&client, by_server)| {
+            servers
+                .iter()
+                .zip(by_server)
+                .map(move |((name, _), cells)| (client, *name, cells))
+        })
+        .collect();
     drop(servers);
     let _ = std::fs::remove_dir_all(&work);
 
@@ -339,35 +372,28 @@ fn bench_tftp(settings: &Settings) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Runs one client × server × class `runs` times. Stops early after a timeout (a client
-/// that hung once would only make the bench slower).
-fn measure(
-    get: &dyn Fn(&Path) -> Command,
+/// One download: its speed in MB/s, or what went wrong (`timeout`, `failed`, `corrupt`).
+fn one_run(
+    command: Command,
     local: &Path,
     original: &[u8],
-    settings: &Settings,
-) -> Cell {
-    let mut speeds = Vec::new();
-    for run in 0..settings.runs {
-        let _ = std::fs::remove_file(local);
-        let started = Instant::now();
-        let outcome = run_bounded(get(local), settings.timeout);
-        let took = started.elapsed();
-        let failed = match outcome {
-            Err(RunError::Timeout) => Some("timeout"),
-            Err(RunError::Failed) => Some("failed"),
-            Ok(()) => match std::fs::read(local) {
-                Ok(bytes) if bytes == original => None,
-                _ => Some("corrupt"),
-            },
-        };
-        if let Some(what) = failed {
-            return Cell::Failed(what, settings.runs - run, settings.runs);
-        }
-        speeds.push(original.len() as f64 / took.as_secs_f64() / 1e6);
-    }
+    timeout: Duration,
+) -> Result<f64, &'static str> {
     let _ = std::fs::remove_file(local);
-    Cell::Speeds(speeds)
+    let started = Instant::now();
+    let outcome = run_bounded(command, timeout);
+    let took = started.elapsed();
+    match outcome {
+        Err(RunError::Timeout) => return Err("timeout"),
+        Err(RunError::Failed) => return Err("failed"),
+        Ok(()) => {}
+    }
+    let right = std::fs::read(local).is_ok_and(|bytes| bytes == original);
+    let _ = std::fs::remove_file(local);
+    if !right {
+        return Err("corrupt");
+    }
+    Ok(original.len() as f64 / took.as_secs_f64() / 1e6)
 }
 
 enum RunError {
@@ -460,9 +486,11 @@ fn print_targets(rows: &[(Client, &str, Vec<Cell>)]) -> bool {
                 if ours < speed {
                     slower += 1;
                     println!(
-                        "  MISSED: {} {}: our server {ours:.0} MB/s < {peer} {speed:.0} MB/s",
+                        "  MISSED: {} {}: our server {ours:.0} MB/s < {peer} {speed:.0} MB/s \
+                         ({:.0}% of it)",
                         client.name(),
-                        class.label
+                        class.label,
+                        100.0 * ours / speed
                     );
                 }
             }
