@@ -129,8 +129,6 @@ fn matrix(
 }
 
 const BOTH: &[bool] = &[false, true];
-const GET: &[bool] = &[false];
-const PUT: &[bool] = &[true];
 
 // ---------------------------------------------------------------------------------------
 // Our server, peer clients
