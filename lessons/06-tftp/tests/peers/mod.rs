@@ -183,6 +183,14 @@ pub fn our_server(exe: &Path, root: &Path, extra: &[&str]) -> Server {
     }
 }
 
+/// Whether the tests run as root (user id 0).
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
 /// The user name to run a peer server as: the one running the tests (both peers would
 /// otherwise switch to `nobody` and fail to read or write the scratch folder).
 fn current_user() -> String {
@@ -230,9 +238,13 @@ fn start_peer(name: &str, make: impl Fn(u16) -> Command) -> Server {
 /// tftpd-hpa on 127.0.0.1 and a free port, in the foreground (`-L`), serving `root`
 /// (`-s`: chrooted there), creating files on upload (`-c`), with no checks beyond the
 /// file system's (`-p`: no "world-readable only" rule). `None` (skipped) if it is not
-/// installed.
+/// installed, or if we are not root (`-s` is chroot(2), which needs root; CI runs as root).
 pub fn tftpd_hpa(root: &Path) -> Option<Server> {
     let exe = require_tool("in.tftpd", "tftpd-hpa")?;
+    if !is_root() {
+        skip_or_fail("tftpd-hpa needs root here (its -s is a chroot)");
+        return None;
+    }
     let user = current_user();
     Some(start_peer("tftpd-hpa", |port| {
         let mut command = Command::new(&exe);
