@@ -581,6 +581,9 @@ fn start_tftpd_hpa(root: &Path) -> anyhow::Result<Server> {
     let exe = find_on_path("in.tftpd")
         .context("in.tftpd is not installed (apt-get install tftpd-hpa)")?;
     let user = current_user();
+    if user != "root" {
+        bail!("tftpd-hpa needs root here (its -s is a chroot)");
+    }
     start_peer("tftpd-hpa", |port| {
         // -L: foreground; -p: no "world-readable only" rule; -s: chroot into the root.
         let mut command = Command::new(&exe);
