@@ -4,12 +4,14 @@
 //! - Our server with curl (`tftp://`, with and without `--tftp-blksize`), the tftp-hpa
 //!   client, busybox tftp and atftp (with blksize and windowsize), get and put.
 //! - Our client with tftpd-hpa and atftpd, get and put.
+//! - Mode netascii with the tftp-hpa client, tftpd-hpa and atftpd (line ends translated
+//!   on the wire and back: the file still arrives unchanged).
 //! - Files of 0, 511, 512 and 513 bytes (the edges of the last-block rule: a block shorter
 //!   than blksize ends the transfer, so 512 bytes take an extra empty block), 1 MiB, and
-//!   one larger than 32 MiB, which at 512-byte blocks needs more than 65535 blocks: the
-//!   16-bit block number rolls over to 0: every peer, both directions, at 512-byte blocks
-//!   (and once windowed). Each peer's big transfers are a test of their own, so that they
-//!   run in parallel (the whole file takes about 5 s besides the loss test's 30 s).
+//!   one larger than 32 MiB, which at 512-byte blocks needs more than 65535 blocks, so
+//!   the 16-bit block number rolls over to 0. That one goes both ways with every peer at
+//!   512-byte blocks (and windowed with atftp and atftpd), one test per peer so that they
+//!   run in parallel (the whole file takes about 7 s, plus the loss test's 30 s).
 //! - Loss: our server and client in a network namespace whose loopback drops 10% of all
 //!   packets (Linux netem, or netfilter's `statistic` match where the kernel has no netem;
 //!   needs root, so it skips when not root, except under CI).
@@ -72,7 +74,7 @@ fn matrix(
     let scratch = Scratch::new(test);
     let root = scratch.folder("root");
     let local = scratch.folder("local");
-    let files: Vec<(String, Vec<u8>)> = sizes
+    let mut files: Vec<(String, Vec<u8>)> = sizes
         .iter()
         .map(|&len| {
             let name = format!("file-{len}.bin");
@@ -80,6 +82,11 @@ fn matrix(
             (name, bytes)
         })
         .collect();
+    if option_sets.iter().any(|opts| opts.netascii) {
+        let bytes = line_end_bytes(100_000);
+        std::fs::write(root.join("line-ends.txt"), &bytes).expect("write line-ends.txt");
+        files.push(("line-ends.txt".into(), bytes));
+    }
     let Some(mut server) = start(kind, &root) else {
         return;
     };
@@ -191,6 +198,20 @@ fn our_server_with_atftp() {
     );
 }
 
+#[test]
+fn our_server_netascii_with_tftp_hpa() {
+    // tftp-hpa's default mode is netascii; it translates both ways, as we do.
+    matrix(
+        "server-tftp-hpa-netascii",
+        Kind::Ours,
+        Client::TftpHpa,
+        &[NETASCII],
+        SMALL,
+        BOTH,
+        SMALL_TIMEOUT,
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Our client, peer servers
 
@@ -220,6 +241,24 @@ fn our_client_with_atftpd() {
         BOTH,
         SMALL_TIMEOUT,
     );
+}
+
+#[test]
+fn our_client_netascii_with_tftpd_hpa_and_atftpd() {
+    for (test, kind) in [
+        ("client-tftpd-hpa-netascii", Kind::TftpdHpa),
+        ("client-atftpd-netascii", Kind::Atftpd),
+    ] {
+        matrix(
+            test,
+            kind,
+            Client::Ours,
+            &[NETASCII],
+            SMALL,
+            BOTH,
+            SMALL_TIMEOUT,
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -81,6 +81,21 @@ pub fn test_bytes(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
+/// `len` bytes of text that is mostly line ends: LF, CR LF, bare CR (also as the last
+/// byte), NUL, and letters; netascii translates most of them, so many translations fall
+/// across block boundaries.
+pub fn line_end_bytes(len: usize) -> Vec<u8> {
+    let alphabet = b"ab\n\r\r\n\0\r";
+    let mut bytes: Vec<u8> = test_bytes(len, 0x0d0a)
+        .iter()
+        .map(|b| alphabet[usize::from(*b) % alphabet.len()])
+        .collect();
+    if let Some(last) = bytes.last_mut() {
+        *last = b'\r';
+    }
+    bytes
+}
+
 /// Writes a test file of `len` bytes into `dir` and returns its bytes.
 pub fn make_file(dir: &Path, name: &str, len: usize) -> Vec<u8> {
     let bytes = test_bytes(len, len as u64 ^ 0x7f7f);
@@ -304,18 +319,30 @@ pub fn atftpd(root: &Path) -> Option<Server> {
 pub struct Opts {
     pub blksize: Option<u16>,
     pub windowsize: Option<u16>,
+    /// Mode `netascii` instead of `octet`: line ends travel as CR LF and a bare CR as
+    /// CR NUL, and each side translates, so on Unix the file still arrives unchanged.
+    pub netascii: bool,
 }
 
 /// Plain RFC 1350: no options, 512-byte blocks, one block per acknowledgement.
 pub const LOCKSTEP: Opts = Opts {
     blksize: None,
     windowsize: None,
+    netascii: false,
+};
+
+/// Lock-step in mode netascii.
+pub const NETASCII: Opts = Opts {
+    blksize: None,
+    windowsize: None,
+    netascii: true,
 };
 
 pub const fn blksize(n: u16) -> Opts {
     Opts {
         blksize: Some(n),
         windowsize: None,
+        netascii: false,
     }
 }
 
@@ -323,6 +350,7 @@ pub const fn window(blksize: u16, windowsize: u16) -> Opts {
     Opts {
         blksize: Some(blksize),
         windowsize: Some(windowsize),
+        netascii: false,
     }
 }
 
@@ -366,9 +394,11 @@ impl Client {
     /// Whether this client can ask for `opts`.
     pub fn supports(self, opts: Opts) -> bool {
         match self {
-            Client::Curl | Client::Busybox => opts.windowsize.is_none(),
-            Client::TftpHpa => opts == LOCKSTEP,
-            Client::Atftp | Client::Ours => true,
+            // curl's --use-ascii asks for netascii but does not translate what it receives.
+            Client::Curl | Client::Busybox => opts.windowsize.is_none() && !opts.netascii,
+            Client::TftpHpa => opts == LOCKSTEP || opts == NETASCII,
+            Client::Atftp => !opts.netascii,
+            Client::Ours => true,
         }
     }
 
@@ -404,7 +434,8 @@ impl Client {
             Client::TftpHpa => {
                 // -v: it says "Received N bytes" or "Error code ...": its exit status is 0
                 // even when the transfer failed, so `run` reads what it printed too.
-                command.args(["-v", "-m", "binary", &host, &port, "-c"]);
+                let mode = if opts.netascii { "netascii" } else { "binary" };
+                command.args(["-v", "-m", mode, &host, &port, "-c"]);
                 command.arg(if put { "put" } else { "get" });
                 if put {
                     command.arg(local).arg(remote);
@@ -444,6 +475,9 @@ impl Client {
                 }
                 if let Some(n) = opts.windowsize {
                     command.args(["--windowsize", &n.to_string()]);
+                }
+                if opts.netascii {
+                    command.args(["--mode", "netascii"]);
                 }
             }
         }
@@ -506,11 +540,12 @@ pub fn transfer(
     );
     // A name of its own for each transfer, so a stale file never passes for a new one.
     let tag = format!(
-        "{}-{}-{}-{}",
+        "{}-{}-{}-{}{}",
         client.name().replace(' ', "_"),
         if put { "put" } else { "get" },
         opts.blksize.unwrap_or(512),
-        opts.windowsize.unwrap_or(1)
+        opts.windowsize.unwrap_or(1),
+        if opts.netascii { "-netascii" } else { "" }
     );
     let (local, remote, result_path) = if put {
         let remote = format!("up-{tag}-{name}");
