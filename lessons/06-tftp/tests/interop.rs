@@ -3,6 +3,7 @@
 //!
 //! - Our server with curl (`tftp://`, with and without `--tftp-blksize`), the tftp-hpa
 //!   client, busybox tftp and atftp (with blksize and windowsize), get and put.
+//! - Our server on ::1 with every client; and with every client at once.
 //! - Our client with tftpd-hpa and atftpd, get and put.
 //! - Mode netascii with the tftp-hpa client, tftpd-hpa and atftpd (line ends translated
 //!   on the wire and back: the file still arrives unchanged).
@@ -106,7 +107,7 @@ fn matrix(
                     ours(),
                     client,
                     put,
-                    &server,
+                    &server.target(),
                     &root,
                     &local,
                     name,
@@ -209,6 +210,116 @@ fn our_server_netascii_with_tftp_hpa() {
         SMALL,
         BOTH,
         SMALL_TIMEOUT,
+    );
+}
+
+#[test]
+fn our_server_on_ipv6_loopback_with_every_client() {
+    if std::net::UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("SKIPPED: no IPv6 loopback (::1) on this machine");
+        return;
+    }
+    let scratch = Scratch::new("server-ipv6");
+    let (root, local) = (scratch.folder("root"), scratch.folder("local"));
+    let expected = make_file(&root, "v6.bin", 100_000);
+    let server = our_server_at(ours(), &root, "[::1]:0", &["--allow-write", "--overwrite"]);
+    assert!(server.addr.is_ipv6(), "{}", server.addr);
+    let mut done = 0;
+    for client in [
+        Client::Curl,
+        Client::TftpHpa,
+        Client::Busybox,
+        Client::Atftp,
+        Client::Ours,
+    ] {
+        for put in [false, true] {
+            let opts = if client == Client::TftpHpa {
+                LOCKSTEP
+            } else {
+                blksize(1468)
+            };
+            let ran = transfer(
+                ours(),
+                client,
+                put,
+                &server.target(),
+                &root,
+                &local,
+                "v6.bin",
+                &expected,
+                opts,
+                SMALL_TIMEOUT,
+            )
+            .unwrap_or_else(|e| panic!("over ::1: {e:#}"));
+            done += usize::from(ran);
+        }
+    }
+    assert!(done > 0, "no transfer ran");
+}
+
+/// Every client at once, each getting and putting its own copy: our server keeps one
+/// transfer per client address and port (its transfer ID) and must not mix them up.
+#[test]
+fn our_server_with_every_client_at_once() {
+    let scratch = Scratch::new("server-at-once");
+    let (root, local) = (scratch.folder("root"), scratch.folder("local"));
+    let expected = make_file(&root, "shared.bin", 1 << 20);
+    let server = start(Kind::Ours, &root).expect("our server");
+    let clients = [
+        (Client::Curl, blksize(1468)),
+        (Client::Curl, LOCKSTEP),
+        (Client::TftpHpa, LOCKSTEP),
+        (Client::Busybox, blksize(1468)),
+        (Client::Busybox, LOCKSTEP),
+        (Client::Atftp, window(1468, 16)),
+        (Client::Atftp, LOCKSTEP),
+        (Client::Ours, window(1468, 16)),
+        (Client::Ours, LOCKSTEP),
+    ];
+    let results: Vec<anyhow::Result<bool>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = clients
+            .iter()
+            .enumerate()
+            .flat_map(|(index, &(client, opts))| {
+                [(index, client, opts, false), (index, client, opts, true)]
+            })
+            .map(|(index, client, opts, put)| {
+                let (server, root, expected) = (server.target(), &root, &expected);
+                // A folder per transfer, so that two transfers never share a local name.
+                let local = local.join(format!("{index}-{put}"));
+                scope.spawn(move || {
+                    std::fs::create_dir_all(&local)?;
+                    transfer(
+                        ours(),
+                        client,
+                        put,
+                        &server,
+                        root,
+                        &local,
+                        "shared.bin",
+                        expected,
+                        opts,
+                        SMALL_TIMEOUT,
+                    )
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("panicked")))
+            })
+            .collect()
+    });
+    let failures: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.as_ref().err().map(|e| format!("{e:#}")))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(
+        results.iter().any(|r| matches!(r, Ok(true))),
+        "no transfer ran"
     );
 }
 

@@ -58,6 +58,15 @@ impl Scratch {
     }
 }
 
+impl Server {
+    pub fn target(&self) -> Target {
+        Target {
+            name: self.name.clone(),
+            addr: self.addr,
+        }
+    }
+}
+
 impl Drop for Scratch {
     fn drop(&mut self) {
         if !std::thread::panicking() {
@@ -170,6 +179,14 @@ pub fn wait_tftp_ready(program: &mut Program, addr: SocketAddr) -> anyhow::Resul
 // ---------------------------------------------------------------------------------------
 // Servers
 
+/// Where a transfer goes: a server's name (for messages) and address. Unlike [`Server`],
+/// it can be sent to other threads.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    pub addr: SocketAddr,
+}
+
 /// A running TFTP server (ours or a peer), stopped (killed by PID and reaped) when dropped.
 pub struct Server {
     pub name: String,
@@ -180,12 +197,17 @@ pub struct Server {
 /// Starts our server on 127.0.0.1:0 serving `root`, with `extra` flags, and waits for its
 /// `listening on` line.
 pub fn our_server(exe: &Path, root: &Path, extra: &[&str]) -> Server {
+    our_server_at(exe, root, "127.0.0.1:0", extra)
+}
+
+/// Like [`our_server`], bound to `bind` (`[::1]:0` for IPv6).
+pub fn our_server_at(exe: &Path, root: &Path, bind: &str, extra: &[&str]) -> Server {
     let mut command = Command::new(exe);
     command
         .arg("server")
         .arg("--root")
         .arg(root)
-        .args(["--addr", "127.0.0.1:0"])
+        .args(["--addr", bind])
         .args(extra);
     let mut program = Program::spawn("our server", command).expect("start our server");
     let addr = program
@@ -429,12 +451,16 @@ impl Client {
                 };
                 command.arg(if put { "--upload-file" } else { "--output" });
                 command.arg(local);
-                command.arg(format!("tftp://{host}:{port}/{remote}"));
+                // SocketAddr shows an IPv6 address in brackets, as URLs want it.
+                command.arg(format!("tftp://{server}/{remote}"));
             }
             Client::TftpHpa => {
                 // -v: it says "Received N bytes" or "Error code ...": its exit status is 0
                 // even when the transfer failed, so `run` reads what it printed too.
                 let mode = if opts.netascii { "netascii" } else { "binary" };
+                if server.is_ipv6() {
+                    command.arg("-6");
+                }
                 command.args(["-v", "-m", mode, &host, &port, "-c"]);
                 command.arg(if put { "put" } else { "get" });
                 if put {
@@ -521,7 +547,7 @@ pub fn transfer(
     ours: &Path,
     client: Client,
     put: bool,
-    server: &Server,
+    server: &Target,
     root: &Path,
     local_dir: &Path,
     name: &str,
