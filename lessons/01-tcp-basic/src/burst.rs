@@ -22,7 +22,7 @@
 
 use anyhow::{bail, Context as _, Result};
 use shared::encoding::display;
-use shared::{addr, trace::Tracer};
+use shared::{addr, hint, trace::Tracer};
 use std::io::{BufRead as _, Read as _, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use tcp_basic::Framing;
@@ -64,9 +64,8 @@ pub fn run(args: Args) -> Result<()> {
         bail!("no messages: give them on stdin, one per line, e.g. printf 'one\\ntwo\\n' | cargo run -p tcp-basic -- burst");
     }
 
-    let mut stream = TcpStream::connect(server).with_context(|| {
-        format!("cannot connect to {server} (is the server running? start it with: cargo run -p tcp-basic -- server)")
-    })?;
+    let mut stream = TcpStream::connect(server)
+        .map_err(|err| hint::cannot_connect(server, err, "cargo run -p tcp-basic -- server"))?;
     println!(
         "connected to {server}; sending {count} messages, {} bytes",
         wire.len()

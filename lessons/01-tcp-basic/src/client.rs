@@ -19,8 +19,8 @@
 
 use anyhow::{bail, Context as _, Result};
 use shared::encoding::{display, trim_newline, LineDecoder};
-use shared::{addr, trace::Tracer};
-use std::io::{BufRead as _, ErrorKind, Read as _, Write as _};
+use shared::{addr, hint, trace::Tracer};
+use std::io::{BufRead as _, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use tcp_basic::{is_quit, MAX_MESSAGE};
 
@@ -43,14 +43,8 @@ pub fn run(args: Args) -> Result<()> {
     // ANCHOR: connect
     // 1. socket() + connect(): std does both in TcpStream::connect. connect() also
     //    bind()s us to an ephemeral port, and returns once the handshake is done.
-    let mut stream = TcpStream::connect(server).map_err(|err| {
-        let hint = if err.kind() == ErrorKind::ConnectionRefused {
-            "nobody listens there; is the server running? start it with: cargo run -p tcp-basic -- server"
-        } else {
-            "check the address, and that the server is running"
-        };
-        anyhow::anyhow!("cannot connect to {server}: {err} ({hint})")
-    })?;
+    let mut stream = TcpStream::connect(server)
+        .map_err(|err| hint::cannot_connect(server, err, "cargo run -p tcp-basic -- server"))?;
     let local = stream.local_addr().context("cannot read our own address")?;
     println!("connected to {server} from {local}");
     // ANCHOR_END: connect

@@ -14,8 +14,8 @@
 
 use anyhow::{bail, Context as _, Result};
 use shared::encoding::{display, trim_newline, LineDecoder};
-use shared::{addr, trace::Tracer};
-use std::io::{BufRead as _, ErrorKind, Read as _, Write as _};
+use shared::{addr, hint, trace::Tracer};
+use std::io::{BufRead as _, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use threaded_server::{EXIT, MAX_LINE};
 
@@ -37,12 +37,7 @@ pub fn run(args: Args) -> Result<()> {
 
     // 1. socket() + connect(): std does both in TcpStream::connect.
     let mut stream = TcpStream::connect(server).map_err(|err| {
-        let hint = if err.kind() == ErrorKind::ConnectionRefused {
-            "is the server running? start it with: cargo run -p threaded-server -- server"
-        } else {
-            "check the address, and that the server is running"
-        };
-        anyhow::anyhow!("cannot connect to {server}: {err} ({hint})")
+        hint::cannot_connect(server, err, "cargo run -p threaded-server -- server")
     })?;
 
     let mut lines = LineDecoder::new(MAX_LINE);
