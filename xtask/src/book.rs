@@ -14,13 +14,20 @@
 //!    xtask CMD` a command xtask has (and `demo` a lesson it knows), any other command a
 //!    tool the course uses (`ss`, `ip`, `tcpdump`, ...);
 //! 4. then each lesson binary the book runs answers `ROLE --help`, and every `--flag`
-//!    the book gives it appears in that help (this builds the lessons first).
+//!    the book gives it appears in that help (this builds the lessons first);
+//! 5. every command the book tells a student to type was run by someone: each `cargo run
+//!    -p PKG -- ROLE --flags` by a test of that lesson, its demo scenario or its figure
+//!    run (same role, same flag names), each `cargo xtask ...` by `.ci/run` or a test in
+//!    `xtask/tests/` (see [`coverage`] for how runs are found, and the limits).
 //!
 //! Every problem is printed as `file:line: what is wrong`, and any problem makes the
 //! command fail, so CI catches a book that drifted from the code.
 
+pub mod coverage;
+
 use crate::lessons::{self, LESSONS};
 use anyhow::{bail, Context as _};
+use coverage::XtaskCommand;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -118,17 +125,24 @@ pub fn run(root: &Path) -> anyhow::Result<ExitCode> {
     let files = markdown_files(&src)?;
     let mut problems = Vec::new();
     let mut commands = Vec::new();
+    let mut xtask_commands = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read {}", file.display()))?;
         let found = check_file(&src, file, &text);
         problems.extend(found.problems);
         commands.extend(found.commands);
+        xtask_commands.extend(found.xtask_commands);
     }
     // Step 4 only makes sense once the commands name real packages and roles.
     if problems.is_empty() {
         problems.extend(check_help(&commands)?);
     }
+    // Step 5: reads the tests, demos, figures and CI script; runs nothing.
+    let mut unrun = coverage::check_lesson_commands(root, &commands);
+    unrun.extend(coverage::check_xtask_commands(root, &xtask_commands));
+    let uncovered = unrun.len();
+    problems.extend(unrun);
     let shown = |path: &Path| {
         path.strip_prefix(root)
             .unwrap_or(path)
@@ -144,9 +158,11 @@ pub fn run(root: &Path) -> anyhow::Result<ExitCode> {
         );
     }
     println!(
-        "check-book: {} chapters, {} lesson commands checked, {} problems",
+        "check-book: {} chapters, {} lesson commands and {} xtask commands checked ({} run by no test, demo, figure or CI step), {} problems",
         files.len(),
         commands.len(),
+        xtask_commands.len(),
+        uncovered,
         problems.len()
     );
     Ok(if problems.is_empty() {
@@ -178,6 +194,8 @@ fn markdown_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 pub struct FileReport {
     pub problems: Vec<Problem>,
     pub commands: Vec<LessonCommand>,
+    /// The `cargo xtask ...` commands, for step 5.
+    pub xtask_commands: Vec<XtaskCommand>,
 }
 
 /// Checks one Markdown file (`text`, read from `file`, inside the book's `src`).
@@ -204,12 +222,26 @@ pub fn check_file(src: &Path, file: &Path, text: &str) -> FileReport {
     }
     for (line, command) in commands(text) {
         match check_command(&command) {
-            Ok(Some(lesson)) => report.commands.push(LessonCommand {
-                file: file.to_path_buf(),
-                line,
-                ..lesson
-            }),
-            Ok(None) => {}
+            Ok(lessons) => {
+                report
+                    .commands
+                    .extend(lessons.into_iter().map(|lesson| LessonCommand {
+                        file: file.to_path_buf(),
+                        line,
+                        ..lesson
+                    }));
+                report
+                    .xtask_commands
+                    .extend(
+                        coverage::xtask_args(&command)
+                            .into_iter()
+                            .map(|args| XtaskCommand {
+                                file: file.to_path_buf(),
+                                line,
+                                args,
+                            }),
+                    );
+            }
             Err(message) => problem(line, format!("`{command}`: {message}")),
         }
     }
@@ -630,11 +662,11 @@ pub fn shell_words(line: &str) -> Vec<String> {
     words
 }
 
-/// Checks one command line; returns the lesson command in it (if any) for the `--help`
-/// check.
-pub fn check_command(line: &str) -> Result<Option<LessonCommand>, String> {
+/// Checks one command line; returns the lesson commands in it (a pipe or `&&` may hold
+/// two) for the `--help` check and step 5.
+pub fn check_command(line: &str) -> Result<Vec<LessonCommand>, String> {
     let words = shell_words(line);
-    let mut lesson = None;
+    let mut lessons = Vec::new();
     for segment in words.split(|w| matches!(w.as_str(), "|" | ";" | "&&" | "||" | "&")) {
         let mut segment = segment;
         // `sudo`, `timeout 5` and `VAR=value` prefixes run the command after them.
@@ -652,16 +684,14 @@ pub fn check_command(line: &str) -> Result<Option<LessonCommand>, String> {
             continue;
         };
         if program == "cargo" {
-            if let Some(found) = check_cargo(&segment[1..])? {
-                lesson = Some(found);
-            }
+            lessons.extend(check_cargo(&segment[1..])?);
         } else if !KNOWN_TOOLS.contains(&program.as_str()) {
             return Err(format!(
                 "`{program}` is not a lesson command nor a tool the book knows (add it to KNOWN_TOOLS in xtask/src/book.rs if it is real)"
             ));
         }
     }
-    Ok(lesson)
+    Ok(lessons)
 }
 
 /// Whether `lessons/*/Cargo.toml` declares the package `name`.
@@ -1032,15 +1062,12 @@ mod tests {
         let found =
             check_command("echo hi | cargo run -p tcp-basic -- client --trace --addr=127.0.0.1:1")
                 .unwrap()
-                .unwrap();
+                .remove(0);
         assert_eq!(found.package, "tcp-basic");
         assert_eq!(found.role.as_deref(), Some("client"));
         assert_eq!(found.flags, ["--trace", "--addr"]);
         assert_eq!(
-            check_command("cargo run -p tcp-basic -- --help")
-                .unwrap()
-                .unwrap()
-                .role,
+            check_command("cargo run -p tcp-basic -- --help").unwrap()[0].role,
             None
         );
         let err = check_command("cargo run -p tcp-basics -- server").unwrap_err();
@@ -1057,8 +1084,8 @@ mod tests {
 
     #[test]
     fn xtask_and_tool_commands() {
-        assert_eq!(check_command("cargo xtask demo 01"), Ok(None));
-        assert_eq!(check_command("cargo xtask check-book"), Ok(None));
+        assert_eq!(check_command("cargo xtask demo 01"), Ok(vec![]));
+        assert_eq!(check_command("cargo xtask check-book"), Ok(vec![]));
         assert!(check_command("cargo xtask demo 99")
             .unwrap_err()
             .contains("no lesson called"));
@@ -1067,11 +1094,11 @@ mod tests {
             .contains("no such command"));
         assert_eq!(
             check_command("sudo tcpdump -i lo -n 'udp port 8080'"),
-            Ok(None)
+            Ok(vec![])
         );
         assert_eq!(
             check_command("ss -tan 'sport = :8888 or dport = :8888'"),
-            Ok(None)
+            Ok(vec![])
         );
         assert!(check_command("netcatt 127.0.0.1 8888")
             .unwrap_err()

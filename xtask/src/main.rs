@@ -34,7 +34,8 @@ commands:
                        each option class; print the median MB/s table and the targets
   check-book           check the book (docs/src): every {{#include}} anchor exists, every
                        link and image resolves, every command names a real lesson, role
-                       and option (builds the lessons to ask their --help)
+                       and option (builds the lessons to ask their --help), and is run
+                       by a lesson's test, its demo, a figure, .ci/run or xtask's tests
   figures [--check]    draw the book's sequence diagrams (from --trace runs of the lessons
                        on loopback) and packet layouts into docs/src/figures; --check
                        fails if a committed figure is out of date
