@@ -201,6 +201,13 @@ pub fn run(
         if events % 64 == 0 {
             progress(&machine.stats());
         }
+        // Before waiting: the machine may get ready for the answer (the Sender reads the
+        // next blocks of the file while the peer works). If that failed (a read error),
+        // go round and send its ERROR now, not after the timeout.
+        machine.prepare();
+        if *machine.status() != Status::Running {
+            continue;
+        }
         // 2. recvfrom() with a timeout: the next datagram, or nothing in time.
         let received = link.recv(deadline).map_err(|err| TransferError::Io {
             message: format!("recv_from failed: {err}"),

@@ -117,6 +117,10 @@ struct Config {
 /// Bytes of file read or written at a time: few, large disk operations.
 const FILE_BUFFER: usize = 256 * 1024;
 
+/// Blocks from this size (a page) up are read without a BufReader (measured with curl
+/// on loopback: faster at 4 KiB and more, slower at 1468 bytes).
+const DIRECT_READ: usize = 4096;
+
 pub fn run(args: Args) -> Result<()> {
     let root = path::canonical_root(&args.root).with_context(|| {
         format!(
@@ -350,10 +354,16 @@ fn send_file(
         driver::buffer_for(blksize, negotiated.params.windowsize),
     );
 
-    let reader = BufReader::with_capacity(FILE_BUFFER, file);
+    // Large blocks are read from the file straight into their DATA packet: a BufReader
+    // would only copy each one once more. Small ones go through a BufReader, as a read()
+    // per 512-byte block would cost more than the block.
     let reader: Box<dyn Read> = match request.mode {
-        Mode::Netascii => Box::new(NetasciiReader::new(reader)),
-        _ => Box::new(reader),
+        Mode::Octet if blksize >= DIRECT_READ => Box::new(file),
+        Mode::Netascii => Box::new(NetasciiReader::new(BufReader::with_capacity(
+            FILE_BUFFER,
+            file,
+        ))),
+        _ => Box::new(BufReader::with_capacity(FILE_BUFFER, file)),
     };
     let oack = negotiated.oack();
     report.options = options_text(&oack);

@@ -127,6 +127,10 @@ pub trait Machine {
     fn on_timeout(&mut self);
     /// The next datagram to send, if any. Call until `None` after every event.
     fn poll_transmit(&mut self) -> Option<&[u8]>;
+    /// Called after sending and before waiting: work that can be done while the peer
+    /// handles what we sent. The [`Sender`] reads the next blocks of the file here, so the
+    /// ACK finds them ready. Optional: a machine that is never told still works.
+    fn prepare(&mut self) {}
     /// How long to wait for the peer before [`Machine::on_timeout`].
     fn timeout(&self) -> Duration;
     /// Running, done or failed.
@@ -179,25 +183,29 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 // ANCHOR: sender_struct
 /// Sends a file as DATA blocks, `windowsize` at a time, and retransmits on timeout.
 ///
-/// The current window lives in one buffer of `windowsize` slots, each a whole DATA
-/// packet: the file is read straight into the slot behind its 4-byte header, and a
-/// retransmission sends the slot again. No allocation per packet, no copy per block.
+/// The blocks live in one buffer of slots, each a whole DATA packet: the file is read
+/// straight into a slot behind its 4-byte header, and a retransmission sends the slot
+/// again. No allocation per packet, no copy per block. There are slots for two windows,
+/// used as a ring: the window on the wire, and the next one, read ahead while the peer
+/// handles this one ([`Machine::prepare`]; tftpd-hpa reads ahead the same way), so that
+/// an ACK is answered at once, without waiting for the disk.
 #[derive(Debug)]
 pub struct Sender<R> {
     reader: R,
     blksize: usize,
     window: usize,
-    /// `window` slots of `DATA_HEADER_LEN + blksize` bytes.
+    /// `2 * window` slots of `DATA_HEADER_LEN + blksize` bytes. Block `b` (absolute)
+    /// lives in slot `b % (2 * window)`.
     slots: Vec<u8>,
     /// The length of the packet in each slot.
     lens: Vec<usize>,
-    /// The absolute number (1, 2, ... never wrapping) of the block in slot 0.
+    /// The absolute number (1, 2, ... never wrapping) of the oldest unacknowledged block.
     base: u64,
-    /// How many slots hold a block.
-    filled: usize,
-    /// The last (short) block of the file is in the window.
+    /// How many blocks, from `base` on, are in the slots (sent, or read ahead).
+    loaded: usize,
+    /// The last (short) block of the file is in the slots.
     last_loaded: bool,
-    /// Slots `next_send..filled` are still to be sent in this round.
+    /// Blocks `base + next_send ..` of the window are still to be sent in this round.
     next_send: usize,
     /// The highest absolute block sent so far: sending one at or below it again is a
     /// retransmission.
@@ -226,10 +234,10 @@ impl<R: Read> Sender<R> {
             reader,
             blksize: params.blksize,
             window,
-            slots: vec![0; window * slot],
-            lens: vec![0; window],
+            slots: vec![0; 2 * window * slot],
+            lens: vec![0; 2 * window],
             base: 1,
-            filled: 0,
+            loaded: 0,
             last_loaded: false,
             next_send: 0,
             highest_sent: 0,
@@ -245,7 +253,7 @@ impl<R: Read> Sender<R> {
             stats: Stats::default(),
         };
         if !sender.opening {
-            sender.fill_window();
+            sender.load(window);
         }
         sender
     }
@@ -254,11 +262,24 @@ impl<R: Read> Sender<R> {
         DATA_HEADER_LEN + self.blksize
     }
 
-    /// Reads blocks from the file into the free slots, after the ones still unacknowledged.
-    fn fill_window(&mut self) {
+    /// The slot of absolute block `block`.
+    fn slot_of(&self, block: u64) -> usize {
+        (block % self.lens.len() as u64) as usize
+    }
+
+    /// The blocks of the current window that are in the slots (all of it, except at the
+    /// end of the file).
+    fn in_window(&self) -> usize {
+        self.loaded.min(self.window)
+    }
+
+    /// Reads blocks from the file into free slots until `count` blocks from `base` on are
+    /// loaded: `window` for what must be sent now, all the slots to read ahead.
+    fn load(&mut self, count: usize) {
         let slot_size = self.slot_size();
-        while self.filled < self.window && !self.last_loaded {
-            let i = self.filled;
+        while self.loaded < count && !self.last_loaded {
+            let block = self.base + self.loaded as u64;
+            let i = self.slot_of(block);
             let slot = &mut self.slots[i * slot_size..(i + 1) * slot_size];
             let n = match read_full(&mut self.reader, &mut slot[DATA_HEADER_LEN..]) {
                 Ok(n) => n,
@@ -270,10 +291,9 @@ impl<R: Read> Sender<R> {
             };
             // Block numbers are 16 bits on the wire: after 65535 comes 0 again (what
             // tftp-hpa, atftp and curl do), so files of any size can be sent.
-            let block = (self.base + i as u64) as u16;
-            encode_data_header(slot, block);
+            encode_data_header(slot, block as u16);
             self.lens[i] = DATA_HEADER_LEN + n;
-            self.filled += 1;
+            self.loaded += 1;
             // RFC 2348: "If the amount of data to be transfered is an integral multiple of
             // the blocksize, an extra data packet containing no data is sent".
             if n < self.blksize {
@@ -301,36 +321,32 @@ impl<R: Read> Sender<R> {
             }
             self.opening = false;
             self.control_queued = false;
-            self.fill_window();
+            self.load(self.window);
             return true;
         }
-        // How many blocks of the window this ACK covers: 1..=filled is new progress.
+        // How many blocks of the window this ACK covers: 1..=in_window() is new progress.
         // Anything else is a duplicate (or a delayed ACK of an older window): ignored,
         // NOT answered. Answering it by sending the next block again is the Sorcerer's
         // Apprentice bug: every block would then travel twice, then four times...
         let previous = (self.base - 1) as u16;
         let covered = usize::from(block.wrapping_sub(previous));
-        if covered == 0 || covered > self.filled {
+        if covered == 0 || covered > self.in_window() {
             return false;
         }
-        self.stats.bytes += self.lens[..covered]
-            .iter()
-            .map(|len| (len - DATA_HEADER_LEN) as u64)
-            .sum::<u64>();
-        if self.last_loaded && covered == self.filled {
+        for acked in self.base..self.base + covered as u64 {
+            self.stats.bytes += (self.lens[self.slot_of(acked)] - DATA_HEADER_LEN) as u64;
+        }
+        if self.last_loaded && covered == self.loaded {
             self.status = Status::Done;
             return true;
         }
-        // Slide the window: keep the blocks not yet acknowledged at the front (RFC 7440:
+        // Slide the window: it now starts at the first block not acknowledged (RFC 7440:
         // "the last received ACK SHALL set the beginning of the next windowsize data
-        // block window"), read new blocks behind them, send the window from the start.
-        let slot_size = self.slot_size();
-        self.slots
-            .copy_within(covered * slot_size..self.filled * slot_size, 0);
-        self.lens.copy_within(covered..self.filled, 0);
+        // block window"). Its blocks are in their slots already (read ahead), or are
+        // read now; then the window is sent from its start.
         self.base += covered as u64;
-        self.filled -= covered;
-        self.fill_window();
+        self.loaded -= covered;
+        self.load(self.window);
         self.next_send = 0;
         true
     }
@@ -372,7 +388,7 @@ impl<R: Read> Machine for Sender<R> {
             self.status = Status::Failed(TransferError::TimedOut {
                 tries: self.backoff.tries,
                 only_final_ack_missing: self.last_loaded
-                    && self.highest_sent == self.base + self.filled as u64 - 1,
+                    && self.highest_sent == self.base + self.loaded as u64 - 1,
             });
             return;
         }
@@ -392,19 +408,29 @@ impl<R: Read> Machine for Sender<R> {
             }
             return Some(&self.control);
         }
-        if self.status != Status::Running || self.opening || self.next_send >= self.filled {
+        if self.status != Status::Running || self.opening || self.next_send >= self.in_window() {
             return None;
         }
-        let i = self.next_send;
+        let absolute = self.base + self.next_send as u64;
         self.next_send += 1;
-        let absolute = self.base + i as u64;
         if absolute <= self.highest_sent {
             self.stats.retransmissions += 1;
         }
         self.highest_sent = self.highest_sent.max(absolute);
+        let i = self.slot_of(absolute);
         let start = i * self.slot_size();
         Some(&self.slots[start..start + self.lens[i]])
     }
+
+    // ANCHOR: read_ahead
+    fn prepare(&mut self) {
+        // Read ahead: fill every free slot now, while the peer handles the window we just
+        // sent, instead of after its ACK. The file read leaves the round trip.
+        if self.status == Status::Running {
+            self.load(self.lens.len());
+        }
+    }
+    // ANCHOR_END: read_ahead
 
     fn timeout(&self) -> Duration {
         self.backoff.timeout()
@@ -755,10 +781,15 @@ mod tests {
                 }
             }
         };
-        for _step in 0..2_000_000 {
+        for step in 0..2_000_000 {
             for bytes in drain(&mut sender) {
                 data_sent += usize::from(bytes[1] == OP_DATA as u8);
                 push(&mut to_receiver, bytes, &mut rng);
+            }
+            // Every other step the sender reads ahead, as the driver has it do: with and
+            // without, the same bytes must arrive.
+            if step % 2 == 0 {
+                sender.prepare();
             }
             for bytes in drain(&mut receiver) {
                 push(&mut to_sender, bytes, &mut rng);
@@ -838,6 +869,69 @@ mod tests {
         assert_eq!(blocks, [(1, 512), (2, 512), (3, 0)]);
         assert_eq!(*sender.status(), Status::Done);
         assert_eq!(sender.stats().bytes, 1024);
+    }
+
+    /// A reader that counts the bytes taken from it.
+    struct Counting<'a> {
+        data: &'a [u8],
+        taken: std::rc::Rc<std::cell::Cell<usize>>,
+    }
+
+    impl Read for Counting<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.data.read(buf)?;
+            self.taken.set(self.taken.get() + n);
+            Ok(n)
+        }
+    }
+
+    /// `prepare` reads the next window while the peer works; the ACK then sends it
+    /// without touching the file, and the blocks on the wire are the same.
+    #[test]
+    fn prepare_reads_the_next_window_ahead() {
+        let data = file(5 * 512 + 10);
+        let taken = std::rc::Rc::new(std::cell::Cell::new(0));
+        let reader = Counting {
+            data: &data,
+            taken: taken.clone(),
+        };
+        let mut sender = Sender::new(reader, &params(512, 2), DEFAULT_TIMEOUT, None);
+        assert_eq!(taken.get(), 2 * 512, "the first window, to send at once");
+        assert_eq!(drain(&mut sender).len(), 2);
+        sender.prepare();
+        assert_eq!(taken.get(), 4 * 512, "and the next one, read ahead");
+        sender.prepare();
+        assert_eq!(taken.get(), 4 * 512, "no slot free: nothing more");
+
+        assert!(sender.on_packet(Packet::Ack { block: 2 }));
+        assert_eq!(taken.get(), 4 * 512, "blocks 3 and 4 were ready: no read");
+        let sent: Vec<(u16, usize)> = drain(&mut sender)
+            .iter()
+            .map(|b| match decode(b) {
+                Packet::Data { block, data } => (block, data.len()),
+                other => panic!("{other}"),
+            })
+            .collect();
+        assert_eq!(sent, [(3, 512), (4, 512)]);
+        sender.prepare();
+        assert_eq!(taken.get(), data.len(), "the rest of the file");
+
+        // A partial ACK: the window restarts at block 4, from the slots.
+        assert!(sender.on_packet(Packet::Ack { block: 3 }));
+        let blocks: Vec<u16> = drain(&mut sender)
+            .iter()
+            .map(|b| match decode(b) {
+                Packet::Data { block, .. } => block,
+                other => panic!("{other}"),
+            })
+            .collect();
+        assert_eq!(blocks, [4, 5]);
+        assert!(sender.on_packet(Packet::Ack { block: 5 }));
+        let last = drain(&mut sender);
+        assert!(matches!(decode(&last[0]), Packet::Data { block: 6, data } if data.len() == 10));
+        assert!(sender.on_packet(Packet::Ack { block: 6 }));
+        assert_eq!(*sender.status(), Status::Done);
+        assert_eq!(sender.stats().bytes, data.len() as u64);
     }
 
     // ANCHOR: sorcerer
