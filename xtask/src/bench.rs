@@ -18,6 +18,7 @@
 //! (with blksize 65464 and windowsize 4 several peer pairs stall). Exit status 1 if a run
 //! involving our server or client failed or timed out.
 
+use crate::cargo::{self, Profile};
 use anyhow::{bail, Context as _};
 use shared::testing::{find_on_path, Program};
 use std::net::{SocketAddr, UdpSocket};
@@ -268,11 +269,9 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
 }
 
 fn bench_tftp(settings: &Settings) -> anyhow::Result<ExitCode> {
-    build()?;
-    let target = target_dir();
-    let ours = target
-        .join("release")
-        .join(format!("tftp{}", std::env::consts::EXE_SUFFIX));
+    let release = cargo::build_bins(&["tftp"], Profile::Release, false)?;
+    let target = cargo::target_dir();
+    let ours = release.join(format!("tftp{}", std::env::consts::EXE_SUFFIX));
     let work = target.join("bench-tftp");
     let _ = std::fs::remove_dir_all(&work);
     let (root, out) = (work.join("root"), work.join("out"));
@@ -512,36 +511,6 @@ fn print_targets(rows: &[(Client, &str, Vec<Cell>)]) -> bool {
     all_finished
 }
 
-/// `cargo build --release -p tftp`, with cargo's own output.
-fn build() -> anyhow::Result<()> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--release", "--package", "tftp", "--bin", "tftp"])
-        .current_dir(workspace_root())
-        .status()
-        .context("cannot run cargo build")?;
-    if !status.success() {
-        bail!("cargo build --release -p tftp failed ({status})");
-    }
-    Ok(())
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
-}
-
-/// `CARGO_TARGET_DIR` if set, else `target/` in the workspace.
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
-        Some(dir) if dir.is_absolute() => dir,
-        Some(dir) => workspace_root().join(dir),
-        None => workspace_root().join("target"),
-    }
-}
-
 /// Reproducible bytes that do not compress or repeat (xorshift64*).
 fn pseudo_random(len: usize) -> Vec<u8> {
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -613,7 +582,7 @@ fn atftpd_path() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("ATFTPD") {
         return Some(PathBuf::from(path)).filter(|p| p.is_file());
     }
-    [target_dir(), workspace_root().join("target")]
+    [cargo::target_dir(), cargo::workspace_root().join("target")]
         .iter()
         .map(|dir| dir.join("peer-tools/atftpd/usr/sbin/atftpd"))
         .find(|p| p.is_file())

@@ -25,8 +25,9 @@
 
 pub mod coverage;
 
+use crate::cargo::{self, workspace_root, Profile};
 use crate::lessons::{self, LESSONS};
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use coverage::XtaskCommand;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
@@ -785,7 +786,9 @@ fn check_help(commands: &[LessonCommand]) -> anyhow::Result<Vec<Problem>> {
     if packages.is_empty() {
         return Ok(Vec::new());
     }
-    let bin_dir = build(&packages)?;
+    let packages: Vec<&str> = packages.into_iter().collect();
+    let bin_dir = cargo::build_bins(&packages, Profile::Debug, true)
+        .context("the book's commands need the lessons to compile")?;
     let mut help: BTreeMap<(String, Option<String>), String> = BTreeMap::new();
     let mut problems = Vec::new();
     for command in commands {
@@ -836,35 +839,6 @@ fn check_help(commands: &[LessonCommand]) -> anyhow::Result<Vec<Problem>> {
         }
     }
     Ok(problems)
-}
-
-/// `cargo build` of the chosen lessons' binaries; returns the folder they are in
-/// (`$CARGO_TARGET_DIR/debug`, or `target/debug` of the workspace).
-fn build(packages: &BTreeSet<&str>) -> anyhow::Result<PathBuf> {
-    let root = workspace_root();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .args(["build", "--quiet", "--bins"])
-        .current_dir(&root);
-    for package in packages {
-        command.args(["--package", package]);
-    }
-    let status = command.status().context("cannot run cargo build")?;
-    if !status.success() {
-        bail!("cargo build failed ({status}); the book's commands need the lessons to compile");
-    }
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    Ok(root.join(target).join("debug"))
-}
-
-/// The workspace: the folder above xtask's.
-pub fn workspace_root() -> PathBuf {
-    let xtask = Path::new(env!("CARGO_MANIFEST_DIR"));
-    xtask
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// Whether clap's help text lists `flag` (as `--flag` followed by a space, `=`, `,`,

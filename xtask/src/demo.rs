@@ -8,6 +8,7 @@
 //! killed and reaped on every way out (the `Program` guard's Drop), and any failure makes
 //! the whole run exit non-zero.
 
+use crate::cargo::{self, Profile};
 use crate::lessons::Lesson;
 use anyhow::{anyhow, bail, Context as _};
 use shared::testing::{Output, Program, Stream};
@@ -23,8 +24,10 @@ pub const LESSON_DEADLINE: Duration = Duration::from_secs(60);
 
 /// Builds the chosen lessons, runs each one's scenario, prints a summary.
 pub fn run_all(lessons: &[&Lesson]) -> anyhow::Result<ExitCode> {
-    build(lessons)?;
-    let bin_dir = target_dir()?.join("debug");
+    // Build first, so compiler output never lands in the middle of a conversation.
+    let packages: Vec<&str> = lessons.iter().map(|lesson| lesson.package).collect();
+    let bin_dir = cargo::build_bins(&packages, Profile::Debug, false)
+        .context("the demo needs every lesson to compile")?;
     let mut summary = Vec::new();
     for lesson in lessons {
         println!("\n=== {}: {} ===", lesson.folder(), lesson.teaches);
@@ -53,44 +56,6 @@ pub fn run_all(lessons: &[&Lesson]) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
-}
-
-/// `cargo build` of the lessons' binaries, with cargo's own output, before any demo.
-fn build(lessons: &[&Lesson]) -> anyhow::Result<()> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .arg("build")
-        .arg("--bins")
-        .current_dir(workspace_root());
-    for lesson in lessons {
-        command.args(["--package", lesson.package]);
-    }
-    let status = command.status().context("cannot run cargo build")?;
-    if !status.success() {
-        bail!("cargo build failed ({status}); the demo needs every lesson to compile");
-    }
-    Ok(())
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
-}
-
-/// Where cargo puts binaries: `CARGO_TARGET_DIR` if set, else `target/` in the workspace.
-fn target_dir() -> anyhow::Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        let dir = PathBuf::from(dir);
-        return Ok(if dir.is_absolute() {
-            dir
-        } else {
-            workspace_root().join(dir)
-        });
-    }
-    Ok(workspace_root().join("target"))
 }
 
 /// One lesson's running demo: the programs it started and their merged output.

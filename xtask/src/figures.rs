@@ -12,10 +12,11 @@
 //! picture. Ports that change from run to run (ephemeral ports, port 0) never appear in
 //! a figure; lanes show the lesson's default addresses.
 
+use crate::cargo::{self, Profile};
 use anyhow::{bail, Context as _};
 use shared::testing::Program;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
@@ -29,8 +30,12 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         [flag] if flag == "--check" => true,
         _ => bail!("usage: cargo xtask figures [--check]"),
     };
-    let root = crate::book::workspace_root();
-    let bins = build(&root, &["tcp-basic", "udp-echo", "broadcast", "tftp"])?;
+    let root = cargo::workspace_root();
+    let bins = cargo::build_bins(
+        &["tcp-basic", "udp-echo", "broadcast", "tftp"],
+        Profile::Debug,
+        true,
+    )?;
     let out_dir = root.join("docs").join("src").join("figures");
     let mut figures: Vec<(&str, String)> = Vec::new();
 
@@ -77,25 +82,6 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         println!("figures: all {} up to date", figures.len());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Builds the packages' binaries; returns the folder they are in.
-fn build(root: &Path, packages: &[&str]) -> anyhow::Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .args(["build", "--quiet", "--bins"])
-        .current_dir(root);
-    for package in packages {
-        command.args(["--package", package]);
-    }
-    let status = command.status().context("cannot run cargo build")?;
-    if !status.success() {
-        bail!("cargo build failed ({status})");
-    }
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    Ok(root.join(target).join("debug"))
 }
 
 // ---- traces -------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 
 mod bench;
 mod book;
+mod cargo;
 mod demo;
 mod figures;
 mod lessons;
@@ -67,7 +68,7 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
             demo::run_all(&chosen)
         }
         "bench" => bench::run(rest),
-        "check-book" => book::run(&book::workspace_root()),
+        "check-book" => book::run(&cargo::workspace_root()),
         "figures" => figures::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
