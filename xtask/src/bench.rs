@@ -136,7 +136,7 @@ impl Client {
         local: &Path,
         class: Class,
     ) -> Command {
-        let mut command = Command::new(exe);
+        let mut command = pinned(CLIENT_CPU, exe);
         let (host, port) = (server.ip().to_string(), server.port().to_string());
         match self {
             Client::Curl => {
@@ -289,7 +289,7 @@ fn bench_tftp(settings: &Settings) -> anyhow::Result<ExitCode> {
     ];
     println!(
         "\nbench: get {remote} ({size} bytes) on loopback; {} run(s) per cell, timeout {:?}; \
-         median MB/s (10^6 bytes/s)",
+         median MB/s (10^6 bytes/s); servers pinned to CPU {SERVER_CPU}, clients to CPU {CLIENT_CPU}",
         settings.runs, settings.timeout
     );
     for (name, server) in &servers {
@@ -533,6 +533,28 @@ fn pseudo_random(len: usize) -> Vec<u8> {
     out
 }
 
+/// Every server runs on this CPU, every client on [`CLIENT_CPU`]. Left to the scheduler,
+/// a lock-step transfer is up to twice as fast when client and server happen to share a
+/// CPU as when they do not, which swamps the differences between servers; pinned, every
+/// server meets every client in the same placement (like two hosts, one CPU each).
+const SERVER_CPU: usize = 0;
+/// See [`SERVER_CPU`].
+const CLIENT_CPU: usize = 1;
+
+/// `exe` run through `taskset -c CPU` (util-linux), which sets the CPU affinity and then
+/// becomes `exe` (same PID). Without taskset, or on one CPU, `exe` runs unpinned.
+fn pinned(cpu: usize, exe: &Path) -> Command {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    match find_on_path("taskset") {
+        Some(taskset) if cpu < cpus => {
+            let mut command = Command::new(taskset);
+            command.args(["-c", &cpu.to_string()]).arg(exe);
+            command
+        }
+        _ => Command::new(exe),
+    }
+}
+
 /// A running server, killed by its PID and reaped when dropped.
 struct Server {
     addr: SocketAddr,
@@ -540,7 +562,7 @@ struct Server {
 }
 
 fn start_ours(exe: &Path, root: &Path) -> anyhow::Result<Server> {
-    let mut command = Command::new(exe);
+    let mut command = pinned(SERVER_CPU, exe);
     command
         .arg("server")
         .arg("--root")
@@ -563,7 +585,7 @@ fn start_tftpd_hpa(root: &Path) -> anyhow::Result<Server> {
     }
     start_peer("tftpd-hpa", |port| {
         // -L: foreground; -p: no "world-readable only" rule; -s: chroot into the root.
-        let mut command = Command::new(&exe);
+        let mut command = pinned(SERVER_CPU, &exe);
         command.args(["-L", "-p", "-u", &user, "-s"]).arg(root);
         command.args(["-a", &format!("127.0.0.1:{port}")]);
         command
@@ -577,7 +599,7 @@ fn start_atftpd(root: &Path) -> anyhow::Result<Server> {
     )?;
     let user = current_user();
     start_peer("atftpd", |port| {
-        let mut command = Command::new(&exe);
+        let mut command = pinned(SERVER_CPU, &exe);
         command.args(["--daemon", "--no-fork", "--logfile", "/dev/null"]);
         command.args(["--user", &user, "--group", &user]);
         command.args(["--port", &port.to_string(), "--bind-address", "127.0.0.1"]);
