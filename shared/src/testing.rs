@@ -355,6 +355,21 @@ pub fn run_with_input(
     program.finish(timeout)
 }
 
+/// Whether this machine has an IPv6 loopback (`::1`) to test on. Some containers have
+/// none: then the IPv6 tests are skipped with a message, except under `CI=true`, where
+/// the machine must have it (like [`require_tool`]).
+pub fn require_ipv6_loopback() -> bool {
+    if std::net::UdpSocket::bind("[::1]:0").is_ok() {
+        return true;
+    }
+    let message = "this machine has no IPv6 loopback (::1)";
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{message}: CI must have it");
+    }
+    eprintln!("SKIPPED: {message}");
+    false
+}
+
 /// Finds `tool` on the PATH. Returns `None` if it is missing, after printing why the
 /// test is skipped; under `CI=true` a missing tool is a failure, not a skip, because CI
 /// installs every tool the tests use (`.ci/run`).

@@ -174,6 +174,9 @@ fn one_client_at_a_time_the_next_waits_in_the_backlog() {
 
 #[test]
 fn ipv6_works_too() {
+    if !shared::testing::require_ipv6_loopback() {
+        return;
+    }
     let (mut server, addr) = server("[::1]:0", &[]);
     assert!(addr.is_ipv6());
     let client = run(&["client", "--addr", &addr.to_string()], "over IPv6\nq\n");
@@ -184,6 +187,9 @@ fn ipv6_works_too() {
 
 #[test]
 fn a_server_on_the_ipv6_wildcard_takes_ipv6_and_ipv4_clients() {
+    if !shared::testing::require_ipv6_loopback() {
+        return;
+    }
     let (_server, addr) = server("[::]:0", &[]);
     // On Linux an IPv6 socket also accepts IPv4 clients (IPV6_V6ONLY is off by default).
     for client_addr in [

@@ -223,6 +223,9 @@ fn bytes_that_are_not_utf8_are_answered_lossy() {
 
 #[test]
 fn ipv6_works_too() {
+    if !shared::testing::require_ipv6_loopback() {
+        return;
+    }
     let (_server, addr) = server("[::1]:0", &[]);
     assert!(addr.is_ipv6());
     let client = run(&["client", "--addr", &addr.to_string()], "IPv6\nexit\n");

@@ -215,8 +215,7 @@ fn our_server_netascii_with_tftp_hpa() {
 
 #[test]
 fn our_server_on_ipv6_loopback_with_every_client() {
-    if std::net::UdpSocket::bind("[::1]:0").is_err() {
-        eprintln!("SKIPPED: no IPv6 loopback (::1) on this machine");
+    if !shared::testing::require_ipv6_loopback() {
         return;
     }
     let scratch = Scratch::new("server-ipv6");
