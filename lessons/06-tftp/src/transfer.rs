@@ -152,6 +152,12 @@ impl Backoff {
     fn timeout(&self) -> Duration {
         self.base * (1u32 << self.tries.min(16)).min(MAX_BACKOFF)
     }
+
+    /// Counts one more timeout; `false` once the tries are used up (the transfer fails).
+    fn retry(&mut self) -> bool {
+        self.tries += 1;
+        self.tries <= MAX_RETRIES
+    }
 }
 
 /// The failure that an I/O error on the file becomes, and the ERROR code it is sent as.
@@ -383,8 +389,7 @@ impl<R: Read> Machine for Sender<R> {
         if self.status != Status::Running {
             return;
         }
-        self.backoff.tries += 1;
-        if self.backoff.tries > MAX_RETRIES {
+        if !self.backoff.retry() {
             self.status = Status::Failed(TransferError::TimedOut {
                 tries: self.backoff.tries,
                 only_final_ack_missing: self.last_loaded
@@ -669,8 +674,7 @@ impl<W: Write> Machine for Receiver<W> {
         if self.status != Status::Running {
             return;
         }
-        self.backoff.tries += 1;
-        if self.backoff.tries > MAX_RETRIES {
+        if !self.backoff.retry() {
             self.status = Status::Failed(TransferError::TimedOut {
                 tries: self.backoff.tries,
                 only_final_ack_missing: false,
