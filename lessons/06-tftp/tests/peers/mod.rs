@@ -120,6 +120,24 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
     })
 }
 
+/// Waits, at most 5 s, until the file a peer server is writing at `path` has `len` bytes.
+///
+/// A client's put is over when it has the last ACK, but atftpd writes through stdio and
+/// closes the file only *after* it has sent that ACK: for a moment the last bytes are
+/// still in atftpd's buffer, not in the file (seen in CI: a 512-byte put read back as 0
+/// bytes). tftpd-hpa closes before its last ACK, and so does our server (it flushes
+/// before it acknowledges the last block, see `transfer.rs`), so only peers need this.
+/// There is no signal to wait for, so this polls; the content is checked afterwards.
+fn wait_for_peer_to_close(path: &Path, len: usize) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.len() == len as u64 => return,
+            _ => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
 /// Checks that the file at `path` holds exactly `expected`: same length and same hash
 /// (and, when they differ, says where the first difference is).
 pub fn check_same(expected: &[u8], path: &Path, what: &str) -> anyhow::Result<()> {
@@ -588,6 +606,9 @@ pub fn transfer(
         return Ok(false);
     };
     run(client.name(), command, timeout).with_context(|| what.clone())?;
+    if put && server.name != "our server" {
+        wait_for_peer_to_close(&result_path, expected.len());
+    }
     check_same(expected, &result_path, &what)?;
     let _ = std::fs::remove_file(&result_path);
     Ok(true)
