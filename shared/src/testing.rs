@@ -355,6 +355,26 @@ pub fn run_with_input(
     program.finish(timeout)
 }
 
+/// A TCP address on 127.0.0.1 where a connection is surely refused, for as long as the
+/// returned socket lives.
+///
+/// The socket is bound but never listens, so the kernel answers a SYN with a RST
+/// (ECONNREFUSED). Picking a port that was free a moment ago and letting it go is not
+/// enough: another test's server on port 0 may be given that port before the client
+/// connects (a failure seen once in a few runs of the whole suite). Holding the port
+/// bound, without SO_REUSEADDR, keeps everyone else off it, and rules out a client that
+/// connects to itself (TCP's simultaneous open, when its own port is the one it dials).
+pub fn refusing_tcp_addr() -> anyhow::Result<(socket2::Socket, SocketAddr)> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+    socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+    let addr = socket
+        .local_addr()?
+        .as_socket()
+        .context("a TCP socket has an IP address")?;
+    Ok((socket, addr))
+}
+
 /// Whether this machine has an IPv6 loopback (`::1`) to test on. Some containers have
 /// none: then the IPv6 tests are skipped with a message, except under `CI=true`, where
 /// the machine must have it (like [`require_tool`]).

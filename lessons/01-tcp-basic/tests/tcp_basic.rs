@@ -2,7 +2,7 @@
 
 use shared::testing::{require_tool, run_with_input, start_ready, Finished, Program};
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -204,12 +204,9 @@ fn a_server_on_the_ipv6_wildcard_takes_ipv6_and_ipv4_clients() {
 
 #[test]
 fn a_refused_connection_says_to_start_the_server() {
-    // A port that was free a moment ago: nobody listens there now.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A port held bound but not listening: nobody can listen there during the test.
+    let (_held, addr) = shared::testing::refusing_tcp_addr().unwrap();
+    let port = addr.port();
     let client = run(
         &["client", "--addr", &format!("127.0.0.1:{port}")],
         "hello\n",

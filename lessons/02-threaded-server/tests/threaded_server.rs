@@ -2,7 +2,7 @@
 
 use shared::testing::{require_tool, run_with_input, start_ready, Finished, Program};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::Duration;
@@ -235,16 +235,19 @@ fn ipv6_works_too() {
 
 #[test]
 fn a_refused_connection_says_to_start_the_server() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A port held bound but not listening: nobody can listen there during the test.
+    let (_held, addr) = shared::testing::refusing_tcp_addr().unwrap();
+    let port = addr.port();
     let client = run(&["client", "--addr", &format!("127.0.0.1:{port}")], "");
     assert_eq!(client.status.code(), Some(1));
     assert_eq!(client.stderr.len(), 1, "{:?}", client.stderr);
-    assert!(client.stderr[0]
-        .contains("is the server running? start it with: cargo run -p threaded-server -- server"));
+    assert!(
+        client.stderr[0].contains(
+            "is the server running? start it with: cargo run -p threaded-server -- server"
+        ),
+        "{:?}",
+        client.stderr
+    );
 }
 
 #[test]
