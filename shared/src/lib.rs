@@ -9,11 +9,13 @@
 //! - [`ready`]: the `listening on IP:PORT` line every binding role prints first;
 //! - [`encoding`]: showing bytes as text, newline framing and length-prefixed framing;
 //! - [`trace`]: the hex + ASCII dump behind every `--trace` flag;
+//! - [`duration`]: times on the command line, always with a unit (`300ms`, `2s`, `1m`);
 //! - [`hint`]: one-line errors that say what to try (e.g. how to start the server);
 //! - [`loss`]: the `--drop RATE` loss simulator of the UDP lessons (03, 06);
 //! - [`testing`]: running a lesson's binary from its tests (and from xtask) without sleeps.
 
 pub mod addr;
+pub mod duration;
 pub mod encoding;
 pub mod hint;
 pub mod loss;
