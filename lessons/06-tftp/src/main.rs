@@ -1,8 +1,9 @@
 //! Lesson 06, TFTP: a server and a client for the Trivial File Transfer Protocol over
 //! UDP. `main` only picks the role; each role is one file that reads top to bottom:
-//! `server.rs`, `get.rs`, `put.rs`. The protocol itself (packets, options, the two state
+//! `download.rs` (read it first), `server.rs`, `get.rs`, `put.rs`. The protocol itself (packets, options, the two state
 //! machines) is in the library, `src/lib.rs` and its modules.
 
+mod download;
 mod get;
 mod put;
 mod server;
@@ -21,6 +22,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Role {
+    /// The first program: download one file, lock-step, every socket call in view.
+    Download(download::Args),
     /// Serve one folder: answer read requests and, with --allow-write, write requests.
     Server(server::Args),
     /// Download a file from a server.
@@ -31,6 +34,7 @@ enum Role {
 
 fn main() -> ExitCode {
     let result = match Cli::parse().role {
+        Role::Download(args) => download::run(args),
         Role::Server(args) => server::run(args),
         Role::Get(args) => get::run(args),
         Role::Put(args) => put::run(args),
