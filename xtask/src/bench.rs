@@ -26,18 +26,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "\
-usage: cargo xtask bench tftp [--quick] [--runs N] [--mib N] [--timeout SECS]
-
-  --quick         1 run of an 8 MiB file per cell, 20 s timeout: a fast check
-  --runs N        runs per cell (default 3; the median is shown)
-  --mib N         file size in MiB (default 64)
-  --timeout SECS  per run (default 60)
-
-needs: curl, tftp (tftp-hpa), busybox, atftp, in.tftpd (tftpd-hpa), and atftpd unpacked
-under target/peer-tools (see .ci/run) or named by ATFTPD=/path/to/atftpd; a missing
-program's rows say `n/a (missing)`.";
-
 /// Option classes: the table's columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Class {
@@ -218,54 +206,42 @@ impl Cell {
     }
 }
 
+/// `cargo xtask bench tftp`'s options.
+#[derive(Debug, clap::Args)]
+pub struct Options {
+    /// A fast check: 1 run of an 8 MiB file per cell, 20 s timeout (other options still
+    /// win).
+    #[arg(long)]
+    quick: bool,
+    /// Runs per cell; the median is shown [default: 3].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    runs: Option<u16>,
+    /// File size in MiB [default: 64].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    mib: Option<u16>,
+    /// How long one run may take, with its unit (`5s`, `1m`) [default: 60s].
+    #[arg(long, value_name = "TIME", value_parser = shared::duration::parse)]
+    timeout: Option<Duration>,
+}
+
 struct Settings {
     runs: usize,
     mib: usize,
     timeout: Duration,
 }
 
-/// `cargo xtask bench ARGS`.
-pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    let Some((what, rest)) = args.split_first() else {
-        println!("{USAGE}");
-        return Ok(ExitCode::SUCCESS);
+/// `cargo xtask bench tftp [OPTIONS]`.
+pub fn run(options: &Options) -> anyhow::Result<ExitCode> {
+    let (runs, mib, timeout) = if options.quick {
+        (1, 8, Duration::from_secs(20))
+    } else {
+        (3, SPEED_TARGET_MIB, Duration::from_secs(60))
     };
-    if what != "tftp" {
-        bail!("no benchmark called `{what}` (there is one: tftp)\n\n{USAGE}");
-    }
-    let mut settings = Settings {
-        runs: 3,
-        mib: SPEED_TARGET_MIB,
-        timeout: Duration::from_secs(60),
-    };
-    let mut rest = rest.iter();
-    while let Some(flag) = rest.next() {
-        let mut value = |name: &str| -> anyhow::Result<u64> {
-            let text = rest
-                .next()
-                .with_context(|| format!("{name} needs a number"))?;
-            text.parse()
-                .with_context(|| format!("{name} needs a whole number, got `{text}`"))
-        };
-        match flag.as_str() {
-            "--quick" => {
-                settings = Settings {
-                    runs: 1,
-                    mib: 8,
-                    timeout: Duration::from_secs(20),
-                }
-            }
-            "--runs" => settings.runs = value("--runs")?.max(1) as usize,
-            "--mib" => settings.mib = value("--mib")?.max(1) as usize,
-            "--timeout" => settings.timeout = Duration::from_secs(value("--timeout")?.max(1)),
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                return Ok(ExitCode::SUCCESS);
-            }
-            other => bail!("unknown option `{other}`\n\n{USAGE}"),
-        }
-    }
-    bench_tftp(&settings)
+    bench_tftp(&Settings {
+        runs: options.runs.map_or(runs, usize::from),
+        mib: options.mib.map_or(mib, usize::from),
+        timeout: options.timeout.unwrap_or(timeout),
+    })
 }
 
 fn bench_tftp(settings: &Settings) -> anyhow::Result<ExitCode> {

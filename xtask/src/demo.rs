@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 pub const LESSON_DEADLINE: Duration = Duration::from_secs(60);
 
 /// Builds the chosen lessons, runs each one's scenario, prints a summary.
-pub fn run_all(lessons: &[&Lesson]) -> anyhow::Result<ExitCode> {
+pub fn run_all(lessons: &[&Lesson], _step: bool) -> anyhow::Result<ExitCode> {
     // Build first, so compiler output never lands in the middle of a conversation.
     let packages: Vec<&str> = lessons.iter().map(|lesson| lesson.package).collect();
     let bin_dir = cargo::build_bins(&packages, Profile::Debug, false)

@@ -24,12 +24,7 @@ use std::time::{Duration, Instant};
 const STEP: Duration = Duration::from_secs(10);
 
 /// `cargo xtask figures [--check]`.
-pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    let check = match args {
-        [] => false,
-        [flag] if flag == "--check" => true,
-        _ => bail!("usage: cargo xtask figures [--check]"),
-    };
+pub fn run(check: bool) -> anyhow::Result<ExitCode> {
     let root = cargo::workspace_root();
     let bins = cargo::build_bins(
         &["tcp-basic", "udp-echo", "broadcast", "tftp"],

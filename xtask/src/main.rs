@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! cargo xtask list                  every lesson, its roles, what it teaches
-//! cargo xtask demo [LESSON ...]     run each lesson's server and clients together, live
+//! cargo xtask demo [--step] [LESSON ...]
+//!                                   run each lesson's server and clients together, live
 //! cargo xtask check-book            check the book's includes, links, images and commands
 //! cargo xtask figures [--check]     draw the book's SVG figures from traced runs of the lessons
 //! cargo xtask bench tftp [--quick]  lesson 06's speed on loopback, next to peer TFTP programs
@@ -19,32 +20,77 @@ mod figures;
 mod lessons;
 mod scenarios;
 
-use anyhow::bail;
+use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-const USAGE: &str = "\
-usage: cargo xtask <command>
+/// The course's own tool: run the lessons together, check the book, draw its figures,
+/// measure lesson 06.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
 
-commands:
-  list                 every lesson: number, package, roles, what it teaches
-  demo [LESSON ...]    run each lesson's server with its scripted clients on loopback and
-                       show the conversation live (default: every lesson). A LESSON is a
-                       number (01), a package (tcp-basic) or a folder (01-tcp-basic).
-  bench tftp [--quick] download a 64 MiB file on loopback from our TFTP server, tftpd-hpa
-                       and atftpd with curl, tftp-hpa, busybox, atftp and our client, in
-                       each option class; print the median MB/s table and the targets
-  check-book           check the book (docs/src): every {{#include}} anchor exists, every
-                       link and image resolves, every command names a real lesson, role
-                       and option (builds the lessons to ask their --help), and is run
-                       by a lesson's test, its demo, a figure, .ci/run or xtask's tests
-  figures [--check]    draw the book's sequence diagrams (from --trace runs of the lessons
-                       on loopback) and packet layouts into docs/src/figures; --check
-                       fails if a committed figure is out of date
-  help                 this text";
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Every lesson: number, package, roles, what it teaches.
+    List,
+    /// Run each lesson's server with its scripted clients, live.
+    ///
+    /// Servers start on 127.0.0.1 port 0; the clients get the real address and a script
+    /// on stdin; every line any of them prints is shown as it happens, prefixed with who
+    /// printed it. Each scene has a caption that says what to watch.
+    Demo {
+        /// Pause before each scene until Enter (for a projector); without a terminal,
+        /// or at end of input, it just goes on.
+        #[arg(long)]
+        step: bool,
+        /// Lessons to run (default: every one): a number (01), a package (tcp-basic) or
+        /// a folder (01-tcp-basic).
+        #[arg(value_name = "LESSON")]
+        lessons: Vec<String>,
+    },
+    /// Measure a lesson's speed on loopback.
+    Bench {
+        #[command(subcommand)]
+        which: Bench,
+    },
+    /// Check the book's includes, links, images and commands.
+    ///
+    /// In docs/src: every {{#include}} anchor exists, every link and image resolves,
+    /// every command names a real lesson, role and option (builds the lessons to ask
+    /// their --help), and is run by a lesson's test, its demo, a figure, .ci/run or
+    /// xtask's tests.
+    CheckBook,
+    /// Draw the book's figures into docs/src/figures.
+    ///
+    /// The sequence diagrams come from --trace runs of the lessons on loopback; the
+    /// packet layouts from the RFCs' field tables.
+    Figures {
+        /// Draw them in memory and fail if a committed figure is out of date.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// Lesson 06's speed on loopback, next to the TFTP programs people use.
+    ///
+    /// Downloads a 64 MiB file from our TFTP server, tftpd-hpa and atftpd with curl,
+    /// tftp-hpa, busybox, atftp and our client, in each option class; prints the median
+    /// MB/s table and the targets.
+    ///
+    /// Needs curl, tftp (tftp-hpa), busybox, atftp, in.tftpd (tftpd-hpa), and atftpd
+    /// unpacked under target/peer-tools (see .ci/run) or named by ATFTPD=/path/to/atftpd;
+    /// a missing program's rows say `n/a (missing)`.
+    Tftp(bench::Options),
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
+    let cli = Cli::parse();
+    match run(cli) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("xtask: {err:#}");
@@ -53,27 +99,36 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    let Some((command, rest)) = args.split_first() else {
-        println!("{USAGE}");
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let Some(command) = cli.command else {
+        use clap::CommandFactory as _;
+        Cli::command().print_help()?;
         return Ok(ExitCode::SUCCESS);
     };
-    match command.as_str() {
-        "list" => {
+    match command {
+        Command::List => {
             lessons::print_list();
             Ok(ExitCode::SUCCESS)
         }
-        "demo" => {
-            let chosen = lessons::select(rest)?;
-            demo::run_all(&chosen)
+        Command::Demo { step, lessons } => {
+            let chosen = lessons::select(&lessons)?;
+            demo::run_all(&chosen, step)
         }
-        "bench" => bench::run(rest),
-        "check-book" => book::run(&cargo::workspace_root()),
-        "figures" => figures::run(rest),
-        "help" | "--help" | "-h" => {
-            println!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
-        }
-        other => bail!("unknown command `{other}`\n\n{USAGE}"),
+        Command::Bench {
+            which: Bench::Tftp(settings),
+        } => bench::run(&settings),
+        Command::CheckBook => book::run(&cargo::workspace_root()),
+        Command::Figures { check } => figures::run(check),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
     }
 }

@@ -59,7 +59,7 @@ use std::path::{Path, PathBuf};
 pub const ALWAYS_SATISFIED: &[&str] = &["--addr", "--bind", "--peer", "--to", "--root", "--help"];
 
 /// `cargo xtask bench` options that only change how much is measured (the same code
-/// runs): `.ci/run`'s `bench tftp --quick --mib 1 --timeout 5` is the book's `bench tftp`.
+/// runs): `.ci/run`'s `bench tftp --quick --mib 1 --timeout 5s` is the book's `bench tftp`.
 pub const BENCH_SIZE_KNOBS: &[&str] = &["--quick", "--runs", "--mib", "--timeout"];
 
 /// One run of a role found in the code: which role, with which flag names, and where.
@@ -674,7 +674,8 @@ pub fn xtask_runs(root: &Path) -> Vec<Vec<String>> {
 /// The argument lists in an xtask test that start with one of xtask's commands.
 pub fn xtask_test_runs(source: &str) -> Vec<Vec<String>> {
     let mut out = Vec::new();
-    fn walk(items: &[Node], out: &mut Vec<Vec<String>>) {
+    let commands = super::xtask_commands();
+    fn walk(items: &[Node], commands: &[String], out: &mut Vec<Vec<String>>) {
         for item in items {
             if let Node::Group(open, inner) = item {
                 let words: Vec<String> = inner
@@ -684,18 +685,14 @@ pub fn xtask_test_runs(source: &str) -> Vec<Vec<String>> {
                         _ => None,
                     })
                     .collect();
-                if *open == '['
-                    && words
-                        .first()
-                        .is_some_and(|w| super::XTASK_COMMANDS.contains(&w.as_str()))
-                {
+                if *open == '[' && words.first().is_some_and(|w| commands.contains(w)) {
                     out.push(words);
                 }
-                walk(inner, out);
+                walk(inner, commands, out);
             }
         }
     }
-    walk(&parse(source), &mut out);
+    walk(&parse(source), &commands, &mut out);
     out
 }
 
