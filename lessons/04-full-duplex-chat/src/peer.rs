@@ -129,7 +129,6 @@ pub fn run(side: Side, args: Args) -> Result<()> {
         )
     })?;
     let local = socket.local_addr().context("cannot read our own address")?;
-    ready::announce(local);
 
     // 2. connect(): on UDP it sends nothing; the kernel only remembers the peer. From now
     //    on send() goes there, recv() returns ONLY the peer's datagrams (the kernel drops
@@ -149,6 +148,12 @@ pub fn run(side: Side, args: Args) -> Result<()> {
     socket
         .set_read_timeout(Some(STOP_CHECK))
         .context("cannot set the read timeout")?;
+
+    // The readiness line comes last, once the socket is bound AND connected: whoever
+    // acts on it (a test, the demo, bob's user) finds strangers already filtered out.
+    // Printed right after bind(), a stranger's datagram sent on seeing it could arrive
+    // before connect() and wait in the queue, to be read as if the peer had sent it.
+    ready::announce(local);
     // ANCHOR_END: setup
 
     println!("{name} on {local}, talking to {peer}: type a line and press Enter to send it; /quit or Ctrl-D leaves");
