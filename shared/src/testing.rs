@@ -281,6 +281,11 @@ impl Program {
     }
 
     /// Every line read so far, one per line, stderr lines marked.
+    ///
+    /// Only lines already read: stdout and stderr are read by two threads, so a line on
+    /// one stream may still be on its way when a later line of the other has arrived.
+    /// To look for a line, wait for it ([`Program::expect_stderr`]) or read both streams
+    /// to their end first ([`Program::finish`], [`Program::rest_of_stdout`]).
     pub fn transcript(&self) -> String {
         self.transcript.join("\n")
     }
@@ -443,11 +448,42 @@ mod tests {
             .expect_stdout("got", Duration::from_secs(10))
             .unwrap();
         assert_eq!(line, "got hi");
-        assert!(program
-            .wait_exit(Duration::from_secs(10))
-            .unwrap()
-            .success());
-        assert!(program.transcript().contains("(stderr) oops"));
+        // stdout and stderr come through two pipes, each read by a thread of its own, so
+        // `oops` may reach us before or after `got hi` whatever order `sh` wrote them in.
+        // Asking the transcript now would race the stderr thread: read both streams to
+        // their end first, the event that proves every line is in.
+        let finished = program.finish(Duration::from_secs(10)).unwrap();
+        assert!(finished.status.success());
+        assert!(
+            program.transcript().contains("(stderr) oops"),
+            "{}",
+            program.transcript()
+        );
+    }
+
+    /// The stream-order race, made certain: the stderr line is written long before the
+    /// stdout line the test waits for, yet it is in the transcript only once read; after
+    /// [`Program::finish`] every line is.
+    #[test]
+    fn the_transcript_holds_every_line_after_finish() {
+        let mut program = Program::spawn(
+            "demo",
+            sh("echo 'listening on 127.0.0.1:4242'; for i in 1 2 3; do echo err$i >&2; done; read x; echo out"),
+        )
+        .unwrap();
+        program.wait_ready(Duration::from_secs(10)).unwrap();
+        program.close_stdin();
+        let finished = program.finish(Duration::from_secs(10)).unwrap();
+        assert_eq!(finished.stdout, ["out"]);
+        // `finished.stderr` holds only what was left after `wait_ready` (which may have
+        // read some stderr lines already); the transcript holds everything.
+        let transcript = program.transcript();
+        for line in ["(stderr) err1", "(stderr) err2", "(stderr) err3", "out"] {
+            assert!(
+                transcript.lines().any(|l| l == line),
+                "{line:?}:\n{transcript}"
+            );
+        }
     }
 
     #[test]
