@@ -24,18 +24,25 @@
 //! `--workers 2`, the third client connects but gets no `Welcome!` until one of the
 //! first two types `exit`; the server prints that it waits for a free worker.
 //!
+//! A server that strangers can reach must bound what each of them can make it hold.
+//! This one serves at most `--max-clients` at once (one more gets a `server busy` line),
+//! closes a conversation that completes no line within `--idle-timeout`, refuses lines
+//! over 64 KiB, and when the OS refuses it a thread, refuses that one client instead of
+//! dying.
+//!
 //! Since lesson 01: std's `TcpListener::bind` does socket/bind/listen in one call, and
 //! messages are lines, found with a line decoder that copes with partial and coalesced
 //! reads and refuses lines over 64 KiB.
 
 use anyhow::{bail, Context as _, Result};
-use crossbeam_channel::TrySendError;
 use shared::encoding::{display, LineDecoder};
-use shared::{addr, ready, trace::Tracer};
-use std::io::{ErrorKind, Read as _, Write as _};
+use shared::{addr, duration, ready, trace::Tracer};
+use std::io::{self, ErrorKind, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use threaded_server::{reply, EXIT, MAX_LINE, WELCOME};
 
 /// Options of `threaded-server server`.
@@ -50,28 +57,44 @@ pub struct Args {
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     workers: Option<u16>,
 
-    /// Close a connection that sends nothing for this many seconds, so a silent client
-    /// cannot hold a thread forever (0: never).
-    #[arg(long, default_value_t = 60)]
-    idle_timeout: u64,
+    /// Hold at most this many clients at once (with --workers: those served plus those
+    /// waiting for a worker). One more gets a one-line `server busy` and is closed, so a
+    /// flood of connections cannot use up our threads, memory or file descriptors.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    max_clients: u32,
+
+    /// Close a conversation that completes no line for this long (e.g. `30s`, `500ms`), so
+    /// a client that is silent, or sends a byte now and then, cannot hold a thread forever.
+    #[arg(long, default_value = "60s", value_parser = positive_time)]
+    idle_timeout: Duration,
 
     /// Print every segment received and sent, in hex and ASCII.
     #[arg(long)]
     trace: bool,
 }
 
+/// `--idle-timeout`'s parser: a time with its unit (`shared::duration`), more than zero.
+fn positive_time(text: &str) -> Result<Duration, String> {
+    match duration::parse(text)? {
+        Duration::ZERO => Err("0 would close every conversation at once: give e.g. `30s`".into()),
+        time => Ok(time),
+    }
+}
+
 /// What every conversation needs to know; small and `Copy`, so each thread gets its own.
 #[derive(Clone, Copy)]
 struct Settings {
-    idle_timeout: Option<Duration>,
+    idle_timeout: Duration,
     tracer: Tracer,
 }
 
 pub fn run(args: Args) -> Result<()> {
     let settings = Settings {
-        idle_timeout: (args.idle_timeout > 0).then(|| Duration::from_secs(args.idle_timeout)),
+        idle_timeout: args.idle_timeout,
         tracer: Tracer::new(args.trace),
     };
+    // u32 to usize cannot fail on the 32- and 64-bit machines Rust runs servers on.
+    let clients = Clients::new(usize::try_from(args.max_clients)?);
 
     // 1. socket() + bind() + listen(): std does all three in TcpListener::bind (with a
     //    backlog of 128). Lesson 01 spelled them out.
@@ -87,14 +110,18 @@ pub fn run(args: Args) -> Result<()> {
     ready::announce(local);
 
     match args.workers {
-        None => thread_per_connection(&listener, settings),
-        Some(workers) => worker_pool(&listener, workers, settings),
+        None => thread_per_connection(&listener, &clients, settings),
+        Some(workers) => worker_pool(&listener, workers, &clients, settings),
     }
 }
 
 // ANCHOR: spawn
 /// Step 1: the main thread accepts; every client gets a new thread.
-fn thread_per_connection(listener: &TcpListener, settings: Settings) -> Result<()> {
+fn thread_per_connection(
+    listener: &TcpListener,
+    clients: &Clients,
+    settings: Settings,
+) -> Result<()> {
     loop {
         // 2. accept(): wait for the next client.
         let (stream, peer) = match listener.accept() {
@@ -104,9 +131,28 @@ fn thread_per_connection(listener: &TcpListener, settings: Settings) -> Result<(
                 continue;
             }
         };
+        // Past --max-clients, a refusal line costs us no thread at all.
+        let Some(slot) = clients.take() else {
+            refuse(stream, peer, &clients.full(), settings.tracer);
+            continue;
+        };
+
         // 3. Hand the connection to a thread of its own. `move` gives the thread the
-        //    stream; the main thread goes straight back to accept().
-        thread::spawn(move || serve(stream, peer, settings));
+        //    stream; the main thread goes straight back to accept(). The OS may refuse a
+        //    thread (out of memory, or a task limit: `ulimit -u`, systemd's TasksMax):
+        //    `thread::spawn` would then panic and end the server for everyone, while
+        //    `Builder::spawn` returns the error. A second handle on the socket (a dup()
+        //    of it) lets us tell this one client why, since a failed spawn drops the
+        //    closure, and the stream in it.
+        let for_refusal = stream.try_clone();
+        let spawned = thread::Builder::new().spawn(move || serve(stream, peer, slot, settings));
+        if let Err(err) = spawned {
+            let why = format!("cannot start a thread for you ({err})");
+            match for_refusal {
+                Ok(stream) => refuse(stream, peer, &why, settings.tracer),
+                Err(_) => println!("{peer} refused: {why}"),
+            }
+        }
     }
 }
 // ANCHOR_END: spawn
@@ -114,19 +160,24 @@ fn thread_per_connection(listener: &TcpListener, settings: Settings) -> Result<(
 // ANCHOR: pool
 /// Step 2: N workers take connections from a channel; the main thread accepts and
 /// hands each connection over.
-fn worker_pool(listener: &TcpListener, workers: u16, settings: Settings) -> Result<()> {
-    // A rendezvous channel (capacity 0): a send succeeds only when a worker is waiting
-    // in recv(), that is, when a worker is free. Nothing piles up in our memory; clients
-    // that cannot be served yet wait in the kernel's listen queue instead.
-    let (to_workers, from_acceptor) = crossbeam_channel::bounded::<(TcpStream, SocketAddr)>(0);
+fn worker_pool(
+    listener: &TcpListener,
+    workers: u16,
+    clients: &Clients,
+    settings: Settings,
+) -> Result<()> {
+    // Clients that wait for a free worker wait in this channel. It never holds more than
+    // --max-clients, since a client past that is refused before it gets here: the queue,
+    // and the memory it takes, are bounded.
+    let (to_workers, from_acceptor) = crossbeam_channel::bounded::<Job>(clients.max);
     for id in 1..=workers {
         let jobs = from_acceptor.clone();
         thread::Builder::new()
             .name(format!("worker-{id}"))
             .spawn(move || {
                 // Each worker serves one client after another, until the channel closes.
-                for (stream, peer) in jobs {
-                    serve(stream, peer, settings);
+                for (stream, peer, slot) in jobs {
+                    serve(stream, peer, slot, settings);
                 }
             })
             .context("cannot start a worker thread")?;
@@ -141,76 +192,164 @@ fn worker_pool(listener: &TcpListener, workers: u16, settings: Settings) -> Resu
                 continue;
             }
         };
-        match to_workers.try_send((stream, peer)) {
-            Ok(()) => {}
-            Err(TrySendError::Full(job)) => {
-                // The N+1-th client: connected (the kernel did the handshake) but no worker
-                // is free. We wait here; meanwhile later clients queue in the kernel.
-                println!("{peer} waits: all {workers} workers are busy");
-                to_workers
-                    .send(job)
-                    .context("every worker thread has stopped")?;
-            }
-            Err(TrySendError::Disconnected(_)) => bail!("every worker thread has stopped"),
+        let held = clients.now();
+        let Some(slot) = clients.take() else {
+            refuse(stream, peer, &clients.full(), settings.tracer);
+            continue;
+        };
+        if held >= usize::from(workers) {
+            // Connected (the kernel did the handshake), but no worker is free: it waits
+            // in the channel, without a greeting, until one is.
+            println!("{peer} waits: all {workers} workers are busy");
         }
+        // Never blocks: the channel has room for every client we hold.
+        to_workers
+            .send((stream, peer, slot))
+            .context("every worker thread has stopped")?;
     }
 }
 // ANCHOR_END: pool
 
+/// A connection on its way to a worker, with its place among the --max-clients.
+type Job = (TcpStream, SocketAddr, Slot);
+
+// ANCHOR: limits
+/// How many clients the server holds now, against `--max-clients`. The acceptor takes a
+/// [`Slot`] for each client it keeps; the slot is given back when the conversation ends.
+/// (Async servers use a semaphore for this, e.g. tokio's `Semaphore` in mini-redis;
+/// nginx's `limit_conn` and HAProxy's `maxconn` are the same cap.)
+struct Clients {
+    now: Arc<AtomicUsize>,
+    max: usize,
+}
+
+/// One client's place: dropping it frees the place.
+struct Slot(Arc<AtomicUsize>);
+
+impl Clients {
+    fn new(max: usize) -> Clients {
+        Clients {
+            now: Arc::new(AtomicUsize::new(0)),
+            max,
+        }
+    }
+
+    /// How many clients are held now.
+    fn now(&self) -> usize {
+        self.now.load(Ordering::SeqCst)
+    }
+
+    /// A place for one more client, or `None` when all `max` are taken. Only the
+    /// acceptor takes places, so none can be taken between the check and the count.
+    fn take(&self) -> Option<Slot> {
+        if self.now() >= self.max {
+            return None;
+        }
+        self.now.fetch_add(1, Ordering::SeqCst);
+        Some(Slot(Arc::clone(&self.now)))
+    }
+
+    /// Why a client is refused when every place is taken.
+    fn full(&self) -> String {
+        format!("all {} client places are taken (--max-clients)", self.max)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Tells a client in one line that it is not served, and why, then closes the
+/// connection; the server prints it too.
+fn refuse(mut stream: TcpStream, peer: SocketAddr, why: &str, tracer: Tracer) {
+    println!("{peer} refused: {why}");
+    let line = format!("server busy: {why}; try again later\n");
+    last_words(&mut stream, &line);
+    tracer.sent(peer, line.as_bytes());
+}
+// ANCHOR_END: limits
+
+/// Sends a last line without waiting: the acceptor, or a conversation that is over, must
+/// not wait on a client that may not read. In non-blocking mode a write that would wait
+/// fails instead; a short line into a socket whose send buffer has room never does.
+fn last_words(stream: &mut TcpStream, line: &str) {
+    let _ = stream.set_nonblocking(true);
+    let _ = stream.write_all(line.as_bytes());
+}
+
 /// Runs one conversation and prints how it ended. Errors stay with this client: the
 /// server goes on serving everyone else.
-fn serve(stream: TcpStream, peer: SocketAddr, settings: Settings) {
+fn serve(stream: TcpStream, peer: SocketAddr, slot: Slot, settings: Settings) {
     println!("{peer} connected");
-    match converse(stream, peer, settings) {
-        Ok(why) => println!("{peer} left: {why}"),
-        Err(err) => println!("{peer} left: {err:#}"),
-    }
+    let why = match converse(stream, peer, settings) {
+        Ok(why) => why,
+        Err(err) => format!("{err:#}"),
+    };
+    // The connection is closed (converse owned the stream); free its place before we
+    // say so, so that whoever reads `left` can count on the place being free.
+    drop(slot);
+    println!("{peer} left: {why}");
 }
 
 // ANCHOR: converse
 /// The protocol: greet, then answer each line until `exit`, end of stream, a line that is
 /// too long, or the idle timeout. Returns why the conversation ended.
 fn converse(mut stream: TcpStream, peer: SocketAddr, settings: Settings) -> Result<String> {
-    // A read that waits longer than this fails with WouldBlock (TimedOut on some systems)
-    // instead of blocking forever. The same for writes, so a client that never reads
-    // cannot block us either once its receive buffer is full.
-    stream.set_read_timeout(settings.idle_timeout)?;
-    stream.set_write_timeout(settings.idle_timeout)?;
-    let tracer = settings.tracer;
-    let send = |stream: &mut TcpStream, text: &str| -> Result<()> {
-        stream
-            .write_all(text.as_bytes())
-            .with_context(|| format!("cannot send to {peer}"))?;
-        tracer.sent(peer, text.as_bytes());
-        Ok(())
+    let Settings {
+        idle_timeout,
+        tracer,
+    } = settings;
+    // Idle means "no whole line for `idle_timeout`", not "no byte": a client sending one
+    // byte a second would pass a per-read timeout forever. So each line has a deadline;
+    // the greeting, the reads and the answers must all be done by it, and it moves on
+    // only when a whole line has arrived (nginx's client_header_timeout works so too).
+    let mut deadline = Instant::now() + idle_timeout;
+    let send = |stream: &mut TcpStream, text: &str, deadline: Instant| -> Result<()> {
+        match write_all_before(stream, text.as_bytes(), deadline) {
+            Ok(()) => {
+                tracer.sent(peer, text.as_bytes());
+                Ok(())
+            }
+            Err(err) if timed_out(&err) => bail!(
+                "cannot send to {peer} within the idle timeout of {} (it reads nothing?)",
+                duration::show(idle_timeout)
+            ),
+            Err(err) => Err(err).with_context(|| format!("cannot send to {peer}")),
+        }
     };
 
-    send(&mut stream, WELCOME)?;
+    send(&mut stream, WELCOME, deadline)?;
     let mut lines = LineDecoder::new(MAX_LINE);
     let mut buf = [0u8; 4096];
     loop {
         // First answer every whole line already received: one read may carry several.
         match lines.next_frame() {
             Ok(Some(line)) => {
+                // A whole line: the client is not idle. A new deadline, for our answer
+                // and the next line.
+                deadline = Instant::now() + idle_timeout;
                 // The protocol is UTF-8; bytes that are not become U+FFFD.
                 let name = String::from_utf8_lossy(&line);
                 println!("{peer} says: {}", display(&line));
                 if name == EXIT {
                     return Ok("said exit".into());
                 }
-                send(&mut stream, &reply(&name))?;
+                send(&mut stream, &reply(&name), deadline)?;
                 continue;
             }
             Ok(None) => {} // no whole line yet: read more
             Err(too_long) => {
                 // Past the limit the rest of the stream cannot be framed: say why, close.
-                let _ = send(&mut stream, &format!("error: {too_long}; closing\n"));
+                last_words(&mut stream, &format!("error: {too_long}; closing\n"));
                 return Ok(format!("sent a line longer than {MAX_LINE} bytes"));
             }
         }
 
-        // 4. read(): whatever has arrived; half a line, or several lines.
-        let n = match stream.read(&mut buf) {
+        // 4. read(): whatever has arrived (half a line, or several lines), waiting no
+        //    later than the deadline.
+        let n = match read_before(&mut stream, &mut buf, deadline) {
             Ok(0) if lines.pending().is_empty() => return Ok("closed the connection".into()),
             Ok(0) => {
                 return Ok(format!(
@@ -219,10 +358,10 @@ fn converse(mut stream: TcpStream, peer: SocketAddr, settings: Settings) -> Resu
                 ))
             }
             Ok(n) => n,
-            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                let secs = settings.idle_timeout.map_or(0, |t| t.as_secs());
-                let _ = send(&mut stream, &format!("idle for {secs}s, closing\n"));
-                return Ok(format!("idle for {secs}s"));
+            Err(err) if timed_out(&err) => {
+                let idle = duration::show(idle_timeout);
+                last_words(&mut stream, &format!("idle for {idle}, closing\n"));
+                return Ok(format!("idle for {idle} (no whole line in that time)"));
             }
             Err(err) => return Err(err).context(format!("cannot read from {peer}")),
         };
@@ -231,3 +370,41 @@ fn converse(mut stream: TcpStream, peer: SocketAddr, settings: Settings) -> Resu
     }
 }
 // ANCHOR_END: converse
+
+// ANCHOR: deadline
+/// read(), waiting no later than `deadline`: the socket's read timeout (SO_RCVTIMEO) is
+/// set to the time left before each read, so many slow reads cannot add up past it.
+fn read_before(stream: &mut TcpStream, buf: &mut [u8], deadline: Instant) -> io::Result<usize> {
+    stream.set_read_timeout(Some(time_left(deadline)?))?;
+    stream.read(buf)
+}
+
+/// write_all(), done by `deadline`: each write() may wait only for the time left
+/// (SO_SNDTIMEO), so a client that reads a byte now and then cannot stretch it.
+fn write_all_before(stream: &mut TcpStream, mut bytes: &[u8], deadline: Instant) -> io::Result<()> {
+    while !bytes.is_empty() {
+        stream.set_write_timeout(Some(time_left(deadline)?))?;
+        match stream.write(bytes) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(err) if err.kind() == ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
+}
+
+/// The time until `deadline`; a `TimedOut` error once it has passed.
+fn time_left(deadline: Instant) -> io::Result<Duration> {
+    match deadline.saturating_duration_since(Instant::now()) {
+        Duration::ZERO => Err(ErrorKind::TimedOut.into()),
+        left => Ok(left),
+    }
+}
+
+/// Whether a socket call failed because its deadline passed: a timed-out read or write
+/// fails with EAGAIN (`WouldBlock`; `TimedOut` on some systems), and so does [`time_left`].
+fn timed_out(err: &io::Error) -> bool {
+    matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+}
+// ANCHOR_END: deadline

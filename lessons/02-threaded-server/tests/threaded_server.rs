@@ -1,11 +1,13 @@
-//! Lesson 02 end to end: many clients, the pool, the idle timeout, the line limit.
+//! Lesson 02 end to end: many clients, the pool, the idle timeout, the line limit, the
+//! cap on clients, and a thread the OS refuses.
 
 use shared::testing::{require_tool, run_with_input, start_ready, Finished, Program};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -50,6 +52,11 @@ impl Client {
         let mut line = String::new();
         self.reader.read_line(&mut line).unwrap();
         line
+    }
+
+    /// Our own address, as the server prints it.
+    fn addr(&self) -> SocketAddr {
+        self.reader.get_ref().local_addr().unwrap()
     }
 }
 
@@ -137,7 +144,7 @@ fn the_n_plus_first_client_waits_for_a_free_worker() {
 
 #[test]
 fn a_silent_client_is_closed_after_the_idle_timeout() {
-    let (mut server, addr) = server("127.0.0.1:0", &["--idle-timeout", "1"]);
+    let (mut server, addr) = server("127.0.0.1:0", &["--idle-timeout", "1s"]);
     let mut silent = Client::connect(addr);
     assert_eq!(silent.line(), "Welcome!\n");
     assert_eq!(silent.line(), "idle for 1s, closing\n");
@@ -147,13 +154,260 @@ fn a_silent_client_is_closed_after_the_idle_timeout() {
 
 #[test]
 fn the_same_in_the_pool_frees_the_worker() {
-    let (_server, addr) = server("127.0.0.1:0", &["--workers", "1", "--idle-timeout", "1"]);
+    let (_server, addr) = server("127.0.0.1:0", &["--workers", "1", "--idle-timeout", "1s"]);
     let mut silent = Client::connect(addr);
     assert_eq!(silent.line(), "Welcome!\n");
     // The only worker is held by the silent client until its timeout; then this one runs.
     let mut next = Client::connect(addr);
     assert_eq!(next.line(), "Welcome!\n");
     assert_eq!(silent.line(), "idle for 1s, closing\n");
+}
+
+/// Idle means no whole line for the whole timeout: a client that sends one byte every
+/// 200 ms (five times per timeout) is closed after about the timeout, not when it stops.
+#[test]
+fn a_client_that_trickles_bytes_is_closed_after_the_idle_timeout() {
+    let (mut server, addr) = server("127.0.0.1:0", &["--idle-timeout", "1s"]);
+    let mut client = Client::connect(addr);
+    let started = Instant::now();
+    assert_eq!(client.line(), "Welcome!\n");
+    let mut writer = client.reader.get_ref().try_clone().unwrap();
+    // At most 100 bytes, 20 s: it stops early when the server has closed.
+    let trickler = thread::spawn(move || {
+        for _ in 0..100 {
+            if writer.write_all(b"x").is_err() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+    });
+    assert_eq!(client.line(), "idle for 1s, closing\n");
+    let held = started.elapsed();
+    assert_eq!(client.line(), "", "and then the server closes");
+    // Never before the timeout; and long before the trickle would have ended (20 s),
+    // with a generous margin for a busy machine.
+    assert!(
+        held >= Duration::from_millis(900) && held < Duration::from_secs(10),
+        "closed after {held:?}"
+    );
+    server
+        .expect_stdout("left: idle for 1s (no whole line in that time)", WAIT)
+        .unwrap();
+    trickler.join().unwrap();
+}
+
+/// Past --max-clients a client gets one line and is closed; the server says so, serves
+/// the others, and takes a client again once one leaves.
+#[test]
+fn past_max_clients_a_client_is_refused_with_a_line_and_the_others_go_on() {
+    let (mut server, addr) = server("127.0.0.1:0", &["--max-clients", "2"]);
+    let mut first = Client::connect(addr);
+    let mut second = Client::connect(addr);
+    assert_eq!(first.line(), "Welcome!\n");
+    assert_eq!(second.line(), "Welcome!\n");
+
+    let mut third = Client::connect(addr);
+    assert_eq!(
+        third.line(),
+        "server busy: all 2 client places are taken (--max-clients); try again later\n"
+    );
+    assert_eq!(third.line(), "", "and then the server closes");
+    server
+        .expect_stdout(
+            &format!("{} refused: all 2 client places are taken", third.addr()),
+            WAIT,
+        )
+        .unwrap();
+
+    for (client, name) in [(&mut first, "Ada"), (&mut second, "Grace")] {
+        client.send(format!("{name}\n").as_bytes());
+        assert_eq!(client.line(), format!("Hello, {name}!\n"));
+    }
+    first.send(b"exit\n");
+    server
+        .expect_stdout(&format!("{} left", first.addr()), WAIT)
+        .unwrap();
+    let mut fourth = Client::connect(addr);
+    assert_eq!(fourth.line(), "Welcome!\n");
+}
+
+/// With --workers the clients that wait for a worker count too: the waiting queue is
+/// bounded by --max-clients, and one more client is refused.
+#[test]
+fn in_the_pool_the_waiting_clients_are_capped_too() {
+    let (mut server, addr) = server("127.0.0.1:0", &["--workers", "1", "--max-clients", "2"]);
+    let mut first = Client::connect(addr);
+    assert_eq!(first.line(), "Welcome!\n");
+    let mut second = Client::connect(addr);
+    server
+        .expect_stdout(
+            &format!("{} waits: all 1 workers are busy", second.addr()),
+            WAIT,
+        )
+        .unwrap();
+
+    let mut third = Client::connect(addr);
+    assert_eq!(
+        third.line(),
+        "server busy: all 2 client places are taken (--max-clients); try again later\n"
+    );
+    assert_eq!(third.line(), "");
+    server
+        .expect_stdout(&format!("{} refused:", third.addr()), WAIT)
+        .unwrap();
+
+    // The waiting client is served once the worker is free.
+    first.send(b"exit\n");
+    assert_eq!(second.line(), "Welcome!\n");
+    second.send(b"Ada\n");
+    assert_eq!(second.line(), "Hello, Ada!\n");
+}
+
+#[test]
+fn help_shows_the_cap_and_the_timeout_with_their_defaults_and_units_are_required() {
+    let help = run(&["server", "--help"], "");
+    let text = help.stdout.join("\n");
+    assert!(
+        text.contains("--max-clients <MAX_CLIENTS>") && text.contains("[default: 256]"),
+        "{text}"
+    );
+    assert!(text.contains("[default: 60s]"), "{text}");
+
+    for bare in ["5", "0s"] {
+        let refused = run(
+            &["server", "--addr", "127.0.0.1:0", "--idle-timeout", bare],
+            "",
+        );
+        assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+        let stderr = refused.stderr.join("\n");
+        assert!(stderr.contains("--idle-timeout"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+/// The server runs as a user of its own under a task limit (RLIMIT_NPROC) that leaves
+/// room for its main thread and two client threads: the third client's thread is refused
+/// by the OS. That client gets one line and is closed; the server does not die.
+#[test]
+fn when_the_os_refuses_a_thread_that_client_is_refused_and_the_server_goes_on() {
+    let Some(limited) = TaskLimited::new(3) else {
+        return;
+    };
+    let (mut server, addr) = start_ready("server", limited.server(), WAIT).unwrap();
+    let mut first = Client::connect(addr);
+    let mut second = Client::connect(addr);
+    assert_eq!(first.line(), "Welcome!\n");
+    assert_eq!(second.line(), "Welcome!\n");
+
+    let mut third = Client::connect(addr);
+    let refusal = third.line();
+    assert!(
+        refusal.starts_with("server busy: cannot start a thread for you (")
+            && refusal.ends_with("); try again later\n"),
+        "{refusal:?}"
+    );
+    assert_eq!(third.line(), "");
+    server
+        .expect_stdout(
+            &format!("{} refused: cannot start a thread", third.addr()),
+            WAIT,
+        )
+        .unwrap();
+
+    // Still alive, still serving.
+    assert!(server.try_status().is_none(), "the server died");
+    for (client, name) in [(&mut first, "Ada"), (&mut second, "Grace")] {
+        client.send(format!("{name}\n").as_bytes());
+        assert_eq!(client.line(), format!("Hello, {name}!\n"));
+    }
+
+    // Once a client leaves, a new one gets a thread again. The kernel frees a thread's
+    // task a moment after the thread's last line, and nothing tells us when: so a new
+    // client may still be refused for a moment, and we try again (bounded by WAIT).
+    first.send(b"exit\n");
+    server
+        .expect_stdout(&format!("{} left", first.addr()), WAIT)
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let greeting = Client::connect(addr).line();
+        if greeting == "Welcome!\n" {
+            break;
+        }
+        assert!(
+            greeting.starts_with("server busy: cannot start a thread") && Instant::now() < deadline,
+            "{greeting:?}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A copy of the server binary that any user may run, and the way to start it under a
+/// task limit. RLIMIT_NPROC counts the tasks (threads) of a user, and root is exempt, so
+/// the server runs as a uid no account uses (no other process counts against it), via
+/// `setpriv`; `prlimit` sets the limit. Both are util-linux, on every Debian machine.
+struct TaskLimited {
+    dir: PathBuf,
+    tasks: u32,
+    setpriv: PathBuf,
+    prlimit: PathBuf,
+}
+
+impl TaskLimited {
+    /// `None` (the test is skipped) when not root, except under CI=true, where CI runs
+    /// as root and the test must run.
+    fn new(tasks: u32) -> Option<TaskLimited> {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let root = status.lines().any(|line| {
+            line.split_whitespace().collect::<Vec<_>>() == ["Uid:", "0", "0", "0", "0"]
+        });
+        if !root {
+            let message = "only root can run a program as another user (setpriv)";
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{message}: CI runs as root");
+            }
+            eprintln!("SKIPPED: {message}");
+            return None;
+        }
+        let setpriv = require_tool("setpriv", "util-linux")?;
+        let prlimit = require_tool("prlimit", "util-linux")?;
+
+        // The test binary may live where the other user cannot reach (under /root).
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir =
+            std::env::temp_dir().join(format!("threaded-server-tasks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let copy = dir.join("threaded-server");
+        std::fs::copy(env!("CARGO_BIN_EXE_threaded-server"), &copy).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Some(TaskLimited {
+            dir,
+            tasks,
+            setpriv,
+            prlimit,
+        })
+    }
+
+    /// `threaded-server server --addr 127.0.0.1:0` as that user, under the limit.
+    fn server(&self) -> Command {
+        let uid = (3_000_000_000 + std::process::id()).to_string();
+        let mut command = Command::new(&self.setpriv);
+        command
+            .args([format!("--reuid={uid}"), format!("--regid={uid}")])
+            .args(["--clear-groups", "--inh-caps=-all"])
+            .arg(&self.prlimit)
+            .arg(format!("--nproc={}", self.tasks))
+            .arg(self.dir.join("threaded-server"))
+            .args(["server", "--addr", "127.0.0.1:0"]);
+        command
+    }
+}
+
+impl Drop for TaskLimited {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 #[test]
