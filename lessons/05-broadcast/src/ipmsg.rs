@@ -129,12 +129,16 @@ pub enum Malformed {
         /// Which field.
         field: &'static str,
     },
-    /// `user` or `host` holds a `:` or a line break, which would shift the fields after it
-    /// (only [`Packet::emit`] can meet this; parsing splits at the colons).
+    /// `user` or `host` holds a `:` (which would shift the fields after it) or a line
+    /// break (which would let a name forge a second line in a log or a terminal). Parsing
+    /// and emitting refuse the same names: see [`check_name`].
     BadName {
         /// Which field.
         field: &'static str,
     },
+    /// `extra` ends with a line break or a NUL, which parsing forgives and drops, so the
+    /// packet would not read back as sent (only [`Packet::emit`] can meet this).
+    BadExtraEnd,
 }
 
 impl fmt::Display for Malformed {
@@ -163,6 +167,10 @@ impl fmt::Display for Malformed {
             Malformed::BadName { field } => {
                 write!(f, "the {field} field contains a ':' or a line break")
             }
+            Malformed::BadExtraEnd => write!(
+                f,
+                "the extra field ends with a line break or NUL, which a reader drops"
+            ),
         }
     }
 }
@@ -209,17 +217,32 @@ impl Packet {
         options(self.command)
     }
 
+    /// `user@host`, each name shown escaped ([`shared::encoding::display`]): names come
+    /// from the network, and printed raw an ESC or BEL in one would drive the reader's
+    /// terminal (colours, a new window title, a cleared screen). Text other than control
+    /// characters stays readable (`张三@办公室`).
+    pub fn sender(&self) -> String {
+        let show = shared::encoding::display;
+        format!(
+            "{}@{}",
+            show(self.user.as_bytes()),
+            show(self.host.as_bytes())
+        )
+    }
+
     /// The bytes of the packet, ready for `send_to`: the six fields joined by colons, the
-    /// numbers in decimal, nothing after `extra`. An error if `user` or `host` would break
-    /// the format, or the packet would be longer than [`MAX_PACKET`].
+    /// numbers in decimal, nothing after `extra`. An error for anything
+    /// [`Packet::parse`] would not read back as this very packet: a version other than
+    /// [`VERSION`], a bad `user` or `host` ([`check_name`]), an `extra` that ends with
+    /// what parsing forgives (a line break, a NUL), or more than [`MAX_PACKET`] bytes.
     pub fn emit(&self) -> Result<Vec<u8>, Malformed> {
-        for (field, name) in [("user", &self.user), ("host", &self.host)] {
-            if name.is_empty() {
-                return Err(Malformed::EmptyName { field });
-            }
-            if name.contains([':', '\n', '\r']) {
-                return Err(Malformed::BadName { field });
-            }
+        if self.version != VERSION {
+            return Err(Malformed::UnsupportedVersion(self.version.into()));
+        }
+        check_name(FIELD_NAMES[2], &self.user)?;
+        check_name(FIELD_NAMES[3], &self.host)?;
+        if self.extra.ends_with(FORGIVEN_AT_END) {
+            return Err(Malformed::BadExtraEnd);
         }
         let text = format!(
             "{}:{}:{}:{}:{}:{}",
@@ -234,9 +257,12 @@ impl Packet {
     /// Reads one datagram as a packet. Never panics: anything that is not a packet is a
     /// [`Malformed`] error that says why.
     ///
-    /// Forgiven: one line ending at the end (`\n` or `\r\n`, what `echo ... | nc -u` adds)
-    /// and trailing NUL bytes (real IPMsg clients end their packets with `\0`, and send
+    /// Forgiven, and dropped: line breaks and NUL bytes at the end (`echo ... | nc -u`
+    /// adds `\n`; real IPMsg clients end their packets with `\0`, and send
     /// `nickname\0group\0` as the extra of an entry).
+    ///
+    /// Whatever it accepts, [`Packet::emit`] writes back, and reading that gives the same
+    /// packet: the two agree on every rule (the `parse_and_emit_agree` test checks it).
     pub fn parse(datagram: &[u8]) -> Result<Packet, Malformed> {
         if datagram.len() > MAX_PACKET {
             return Err(Malformed::TooLong {
@@ -249,9 +275,7 @@ impl Packet {
         let text = std::str::from_utf8(datagram).map_err(|err| Malformed::NotText {
             valid_up_to: err.valid_up_to(),
         })?;
-        let text = text.strip_suffix('\n').unwrap_or(text);
-        let text = text.strip_suffix('\r').unwrap_or(text);
-        let text = text.trim_end_matches('\0');
+        let text = text.trim_end_matches(FORGIVEN_AT_END);
 
         // ANCHOR: split
         // splitn: the sixth piece is the whole rest, so `extra` may contain colons.
@@ -268,11 +292,8 @@ impl Packet {
             return Err(Malformed::UnsupportedVersion(version));
         }
         let packet_no = number(FIELD_NAMES[1], packet_no)?;
-        for (field, name) in [(FIELD_NAMES[2], user), (FIELD_NAMES[3], host)] {
-            if name.is_empty() {
-                return Err(Malformed::EmptyName { field });
-            }
-        }
+        check_name(FIELD_NAMES[2], user)?;
+        check_name(FIELD_NAMES[3], host)?;
         let command =
             u32::try_from(number(FIELD_NAMES[4], command)?).map_err(|_| Malformed::NotANumber {
                 field: FIELD_NAMES[4],
@@ -289,6 +310,23 @@ impl Packet {
     }
 }
 
+/// What [`Packet::parse`] forgives at the end of a datagram, and drops.
+const FORGIVEN_AT_END: [char; 3] = ['\n', '\r', '\0'];
+
+/// The one rule for `user` and `host`, in both directions: not empty, no `:` (it would
+/// shift the fields), no line break (it would forge a line in whatever prints it). Other
+/// control characters (ESC, BEL) break nothing in the packet; they are shown escaped
+/// ([`Packet::sender`]), never printed raw.
+pub fn check_name(field: &'static str, name: &str) -> Result<(), Malformed> {
+    if name.is_empty() {
+        return Err(Malformed::EmptyName { field });
+    }
+    if name.contains([':', '\n', '\r']) {
+        return Err(Malformed::BadName { field });
+    }
+    Ok(())
+}
+
 /// A field that must be a plain decimal number: digits only (`u64::from_str` would also
 /// take `+5`), at least one, and small enough for a `u64`.
 fn number(field: &'static str, text: &str) -> Result<u64, Malformed> {
@@ -303,7 +341,8 @@ fn number(field: &'static str, text: &str) -> Result<u64, Malformed> {
 }
 
 /// One line for a terminal: `BR_ENTRY from alice@wonderland (packet 17): alice`.
-/// Options show as `SENDMSG+0x100`; an unknown mode as `mode 0x42`.
+/// Options show as `SENDMSG+0x100`; an unknown mode as `mode 0x42`. Names and extra are
+/// shown escaped: they come from the network.
 impl fmt::Display for Packet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match mode_name(self.mode()) {
@@ -313,11 +352,7 @@ impl fmt::Display for Packet {
         if self.options() != 0 {
             write!(f, "+{:#x}", self.options())?;
         }
-        write!(
-            f,
-            " from {}@{} (packet {})",
-            self.user, self.host, self.packet_no
-        )?;
+        write!(f, " from {} (packet {})", self.sender(), self.packet_no)?;
         if !self.extra.is_empty() {
             write!(f, ": {}", shared::encoding::display(self.extra.as_bytes()))?;
         }
@@ -483,6 +518,122 @@ mod tests {
         assert_eq!(packet("", "h"), Err(Malformed::EmptyName { field: "user" }));
         let huge = Packet::new(1, "u", "h", SENDMSG, &"x".repeat(MAX_PACKET));
         assert!(matches!(huge.emit(), Err(Malformed::TooLong { .. })));
+    }
+
+    /// Names from the network: a line break in one is refused (it could forge a log
+    /// line), ESC and BEL are shown escaped (they would drive the terminal), other text
+    /// stays readable.
+    #[test]
+    fn hostile_names_are_refused_or_shown_escaped() {
+        let refused: &[(&[u8], Malformed)] = &[
+            (
+                b"1:1:mallory\n127.0.0.1:9: BR_ENTRY from alice:h:1:x",
+                Malformed::BadName { field: "user" },
+            ),
+            (b"1:1:u:h\r:3:", Malformed::BadName { field: "host" }),
+            (b"1:1:u:\nh:3:", Malformed::BadName { field: "host" }),
+        ];
+        for (bytes, expected) in refused {
+            assert_eq!(Packet::parse(bytes).as_ref(), Err(expected), "{bytes:?}");
+        }
+
+        const ESCAPES: &[u8] = b"1:9:\x1b[2J\x1b[31mroot\x07:\x1b]0;pwned\x07box:3:\x1b[0m";
+        let packet = Packet::parse(ESCAPES).unwrap();
+        assert_eq!(packet.user, "\x1b[2J\x1b[31mroot\x07", "kept as sent");
+        let shown = packet.to_string();
+        assert_eq!(
+            shown,
+            "ANSENTRY from \\x1b[2J\\x1b[31mroot\\x07@\\x1b]0;pwned\\x07box (packet 9): \\x1b[0m"
+        );
+        assert!(!shown.contains(['\x1b', '\x07']), "{shown:?}");
+        assert_eq!(
+            packet.sender(),
+            "\\x1b[2J\\x1b[31mroot\\x07@\\x1b]0;pwned\\x07box"
+        );
+
+        let readable = Packet::parse("1:3:张三:办公室:3:Zoë".as_bytes()).unwrap();
+        assert_eq!(readable.sender(), "张三@办公室");
+        assert_eq!(
+            readable.to_string(),
+            "ANSENTRY from 张三@办公室 (packet 3): Zoë"
+        );
+        let nul = Packet::parse(b"1:3:u\0:h\x7f:3:").unwrap();
+        assert_eq!(nul.sender(), "u\\0@h\\x7f");
+    }
+
+    /// `parse` and `emit` agree, both ways: every packet `parse` accepts, `emit` writes,
+    /// and reading that back gives the same packet; every packet `emit` writes, `parse`
+    /// reads back as itself. Over byte fixtures, every single-byte change of them, and a
+    /// few thousand pseudo-random datagrams and packets (fixed seed: repeatable).
+    #[test]
+    fn parse_and_emit_agree() {
+        fn parsed_then_emitted(datagram: &[u8]) {
+            let Ok(packet) = Packet::parse(datagram) else {
+                return;
+            };
+            let shown = String::from_utf8_lossy(datagram);
+            let bytes = packet
+                .emit()
+                .unwrap_or_else(|err| panic!("parse took {shown:?}, emit refuses: {err}"));
+            assert_eq!(Packet::parse(&bytes), Ok(packet), "{shown:?}");
+        }
+        fn emitted_then_parsed(packet: Packet) {
+            if let Ok(bytes) = packet.emit() {
+                assert_eq!(Packet::parse(&bytes), Ok(packet));
+            }
+        }
+
+        // The cases that disagreed: names with line breaks, and ends that parsing strips.
+        let fixtures: [&[u8]; 9] = [
+            ENTRY,
+            ANSWER,
+            MESSAGE,
+            REAL_CLIENT_ENTRY,
+            b"1:1:u\n:h:1:x",
+            b"1:1:u:\rh:1:x",
+            b"1:1:u:h:1:x\n\n",
+            b"1:1:u:h:1:x\n\0",
+            b"01:007:u:h:0003:x\r\0\r\n",
+        ];
+        for fixture in fixtures {
+            parsed_then_emitted(fixture);
+            for at in 0..fixture.len() {
+                for byte in [0, b':', b'\n', b'\r', b'9', 0x1b, 0x80, 0xff] {
+                    let mut changed = fixture.to_vec();
+                    changed[at] = byte;
+                    parsed_then_emitted(&changed);
+                }
+            }
+        }
+
+        let mut seed: u32 = 0x0505;
+        let mut next = || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 24) as u8
+        };
+        const ALPHABET: &[u8] = b"0123:::\n\r\0\x1bab";
+        let mut pick = |len: u8| -> Vec<u8> {
+            let len = next() % len;
+            (0..len)
+                .map(|_| ALPHABET[usize::from(next()) % ALPHABET.len()])
+                .collect()
+        };
+        for _ in 0..20_000 {
+            let mut datagram = b"1:1:".to_vec();
+            datagram.extend(pick(24));
+            parsed_then_emitted(&datagram);
+            parsed_then_emitted(&pick(30));
+            let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
+            let (user, host, extra) = (text(pick(6)), text(pick(6)), text(pick(8)));
+            emitted_then_parsed(Packet::new(7, &user, &host, ANSENTRY, &extra));
+        }
+        let mut other_version = Packet::new(1, "u", "h", BR_ENTRY, "");
+        other_version.version = 2;
+        assert_eq!(other_version.emit(), Err(Malformed::UnsupportedVersion(2)));
+        assert_eq!(
+            Packet::new(1, "u", "h", SENDMSG, "hi\n").emit(),
+            Err(Malformed::BadExtraEnd)
+        );
     }
 
     /// Parsing never panics: every prefix of every fixture, every single-byte change of
