@@ -31,9 +31,17 @@ use anyhow::{anyhow, Context as _, Result};
 use broadcast::ipmsg::{self, Packet};
 use shared::{addr, encoding::display, ready, trace::Tracer};
 use socket2::{Domain, Protocol, Socket, Type};
+use std::collections::HashSet;
 use std::io::{self, ErrorKind};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
+
+/// How many ignored datagrams (malformed, or not an answer) are reported one by one;
+/// after that they are only counted, so a flood of them cannot flood the terminal too.
+const REPORTED_IGNORED: u64 = 10;
+
+/// How many answerers the summary line names; the others are on their `answer N` lines.
+const NAMED_IN_SUMMARY: usize = 20;
 
 /// Options of `broadcast announce`.
 #[derive(clap::Args)]
@@ -53,6 +61,11 @@ pub struct Args {
     /// How long to collect answers, in milliseconds.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     wait: u64,
+
+    /// Stop collecting after this many answers: the answers are kept in memory, and
+    /// anyone can send them, so their number is bounded.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    max_answers: u32,
 
     /// Our user name in the packets we send.
     #[arg(long, default_value_t = broadcast::default_user())]
@@ -127,10 +140,16 @@ pub fn run(args: Args) -> Result<()> {
     // ANCHOR: collect
     // 5. recvfrom() until the deadline: each ANSENTRY is one listener. UDP gives no
     //    "that was everyone", so a deadline is the only way to stop waiting.
+    //    Anyone can send us answers, as fast as loopback goes (a flood of 200,000 in 3 s
+    //    once took 527 MB to keep): so one listener (address and names) counts once, and
+    //    we stop at --max-answers. mDNS and SSDP browsers bound their caches the same way.
     let deadline = Instant::now() + Duration::from_millis(args.wait);
+    let max_answers = usize::try_from(args.max_answers).unwrap_or(usize::MAX);
     let mut answers: Vec<(SocketAddr, Packet)> = Vec::new();
+    let mut seen: HashSet<(SocketAddr, String, String)> = HashSet::new();
+    let (mut repeated, mut ignored) = (0u64, 0u64);
     let mut buf = vec![0u8; ipmsg::MAX_PACKET + 1];
-    loop {
+    while answers.len() < max_answers {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             break;
@@ -150,24 +169,51 @@ pub fn run(args: Args) -> Result<()> {
         };
         let datagram = &buf[..n];
         tracer.received(peer, datagram);
-        match Packet::parse(datagram) {
-            Ok(packet) if packet.mode() == ipmsg::ANSENTRY => {
-                println!(
-                    "answer {} from {peer}: {}@{}",
-                    answers.len() + 1,
-                    packet.user,
-                    packet.host
-                );
-                answers.push((peer, packet));
+        let packet = match Packet::parse(datagram) {
+            Ok(packet) if packet.mode() == ipmsg::ANSENTRY => packet,
+            other => {
+                ignored += 1;
+                if ignored <= REPORTED_IGNORED {
+                    match other {
+                        Ok(packet) => println!("{peer}: ignored {packet} (not an answer)"),
+                        Err(err) => eprintln!(
+                            "{peer}: ignored a malformed datagram of {n} bytes ({err}): {}",
+                            display(&datagram[..n.min(80)])
+                        ),
+                    }
+                }
+                if ignored == REPORTED_IGNORED {
+                    println!(
+                        "(reported {REPORTED_IGNORED} ignored datagrams; more are only counted)"
+                    );
+                }
+                continue;
             }
-            Ok(packet) => println!("{peer}: ignored {packet} (not an answer)"),
-            Err(err) => eprintln!(
-                "{peer}: ignored a malformed datagram of {n} bytes ({err}): {}",
-                display(&datagram[..n.min(80)])
-            ),
+        };
+        // The same listener answering twice (or someone repeating its answer) counts once.
+        let key = (peer, packet.user.clone(), packet.host.clone());
+        if !seen.insert(key) {
+            repeated += 1;
+            continue;
         }
+        // Names come from the network: shown escaped (Packet::sender).
+        println!(
+            "answer {} from {peer}: {}",
+            answers.len() + 1,
+            packet.sender()
+        );
+        answers.push((peer, packet));
     }
     // ANCHOR_END: collect
+
+    if answers.len() >= max_answers {
+        println!(
+            "stopped collecting at {max_answers} answers, the limit (--max-answers): a bigger network, or someone flooding us"
+        );
+    }
+    if repeated > 0 || ignored > REPORTED_IGNORED {
+        println!("also received: {repeated} repeated answers, {ignored} ignored datagrams");
+    }
 
     if answers.is_empty() {
         println!(
@@ -178,9 +224,14 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         let who: Vec<String> = answers
             .iter()
-            .map(|(peer, packet)| format!("{}@{} at {peer}", packet.user, packet.host))
+            .take(NAMED_IN_SUMMARY)
+            .map(|(peer, packet)| format!("{} at {peer}", packet.sender()))
             .collect();
-        println!("{} answered: {}", answers.len(), who.join(", "));
+        let more = match answers.len().saturating_sub(NAMED_IN_SUMMARY) {
+            0 => String::new(),
+            more => format!(" and {more} more (see above)"),
+        };
+        println!("{} answered: {}{more}", answers.len(), who.join(", "));
     }
 
     // 6. sendto() once more: BR_EXIT, "I am leaving", as IPMsg clients do when they quit.

@@ -302,3 +302,204 @@ fn bad_input_is_a_one_line_error_not_a_panic() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("bad --user or --host"), "{stderr}");
 }
+
+/// `announce --to` the loopback broadcast address of a fake listener's port, started and
+/// ready, with the BR_ENTRY it sent received: returns the announcer and its address.
+fn announce_to_fake(fake: &UdpSocket, extra: &[&str]) -> (Program, SocketAddr) {
+    let port = fake.local_addr().unwrap().port();
+    let to = loopback_broadcast(port);
+    let mut args = vec!["announce", "--to", &to];
+    args.extend_from_slice(extra);
+    let mut announcer = Program::spawn("announce", command(&args)).unwrap();
+    announcer.wait_ready(TIMEOUT).unwrap();
+    let mut buf = [0u8; 1024];
+    let (n, from) = fake.recv_from(&mut buf).unwrap();
+    assert_eq!(Packet::parse(&buf[..n]).unwrap().mode(), ipmsg::BR_ENTRY);
+    (announcer, from)
+}
+
+/// A plain socket on a free port of 0.0.0.0, where loopback broadcasts arrive.
+fn fake_listener() -> UdpSocket {
+    let fake = UdpSocket::bind("0.0.0.0:0").unwrap();
+    fake.set_read_timeout(Some(TIMEOUT)).unwrap();
+    fake
+}
+
+/// Names from the network are printed escaped: ESC and BEL in a user or host would
+/// otherwise drive the terminal (here: clear the screen, turn it red, retitle the
+/// window), and a line break would forge a line of its own. Text in other scripts stays
+/// readable.
+#[test]
+fn names_from_the_network_are_printed_escaped() {
+    const ESCAPES: &str = "\x1b[2J\x1b[31mroot\x07";
+    let (mut listener, bound) = listener("listener", 0);
+    let to: SocketAddr = format!("127.0.0.1:{}", bound.port()).parse().unwrap();
+    let us = UdpSocket::bind("127.0.0.1:0").unwrap();
+
+    // A line break in a name: refused as malformed, shown escaped, never a line of its own.
+    us.send_to(
+        b"1:8:x\nBR_ENTRY from alice@wonderland (packet 1):h:1:x",
+        to,
+    )
+    .unwrap();
+    let line = listener
+        .expect_stderr("ignored a malformed datagram", TIMEOUT)
+        .unwrap();
+    assert!(
+        line.contains("the user field contains a ':' or a line break"),
+        "{line}"
+    );
+    assert!(
+        line.ends_with("1:8:x\\nBR_ENTRY from alice@wonderland (packet 1):h:1:x"),
+        "{line}"
+    );
+
+    let hostile = format!("1:9:{ESCAPES}:\x1b]0;pwned\x07box:1:{ESCAPES}");
+    us.send_to(hostile.as_bytes(), to).unwrap();
+    let line = listener.expect_stdout("(packet 9)", TIMEOUT).unwrap();
+    assert!(!line.contains(['\x1b', '\x07']), "{line:?}");
+    assert!(
+        line.ends_with(
+            "BR_ENTRY from \\x1b[2J\\x1b[31mroot\\x07@\\x1b]0;pwned\\x07box (packet 9): \\x1b[2J\\x1b[31mroot\\x07"
+        ),
+        "{line:?}"
+    );
+    us.send_to("1:10:张三:办公室:1:".as_bytes(), to).unwrap();
+    let line = listener.expect_stdout("(packet 10)", TIMEOUT).unwrap();
+    assert!(
+        line.ends_with("BR_ENTRY from 张三@办公室 (packet 10)"),
+        "{line}"
+    );
+    assert!(
+        !listener
+            .transcript()
+            .lines()
+            .any(|l| l.starts_with("BR_ENTRY from alice")),
+        "a forged line:\n{}",
+        listener.transcript()
+    );
+
+    // The announcer shows the answers' names escaped too, in its summary as well.
+    let fake = fake_listener();
+    let (mut announcer, from) = announce_to_fake(&fake, &["--wait", "1000"]);
+    let answer = format!("1:3:{ESCAPES}:b\x07x:3:");
+    fake.send_to(answer.as_bytes(), from).unwrap();
+    let lines = announcer.rest_of_stdout(TIMEOUT);
+    assert!(announcer.wait_exit(TIMEOUT).unwrap().success());
+    let shown = "\\x1b[2J\\x1b[31mroot\\x07@b\\x07x";
+    assert!(
+        lines.iter().any(|l| l.ends_with(&format!(": {shown}"))),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("1 answered: {shown} at "))),
+        "{lines:?}"
+    );
+    let everything = announcer.transcript();
+    assert!(!everything.contains(['\x1b', '\x07']), "{everything:?}");
+}
+
+/// A flood of distinct answers (as from a spoofing stranger, or a huge LAN): announce
+/// keeps at most --max-answers (256 by default), says that it stopped there, and prints
+/// a bounded output. The flood is bounded too: it ends when the announcer says it
+/// stopped, or after 1,000,000 datagrams or 20 s, whichever comes first.
+#[test]
+fn a_flood_of_answers_stops_at_the_limit() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Instant;
+    const LIMIT: usize = 256;
+    let fake = fake_listener();
+    let (mut announcer, from) = announce_to_fake(&fake, &["--wait", "10000"]);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let flood = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let mut sent = 0u32;
+            while sent < 1_000_000
+                && !stop.load(Ordering::Relaxed)
+                && started.elapsed() < Duration::from_secs(20)
+            {
+                let answer = format!("1:{sent}:user{sent}:flood:3:");
+                // Some are lost (a receive buffer fills up): the flood goes on.
+                let _ = fake.send_to(answer.as_bytes(), from);
+                sent += 1;
+            }
+            sent
+        })
+    };
+    let limit_line = announcer.expect_stdout("stopped collecting at", TIMEOUT);
+    stop.store(true, Ordering::Relaxed);
+    let sent = flood.join().unwrap();
+    let limit_line = limit_line.unwrap();
+    assert!(sent as usize > LIMIT, "only {sent} sent");
+    assert_eq!(
+        limit_line,
+        "stopped collecting at 256 answers, the limit (--max-answers): a bigger network, or someone flooding us"
+    );
+    let _ = announcer.rest_of_stdout(TIMEOUT);
+    assert!(announcer.wait_exit(TIMEOUT).unwrap().success());
+    let transcript = announcer.transcript();
+    let answers: Vec<&str> = transcript
+        .lines()
+        .filter(|l| l.starts_with("answer "))
+        .collect();
+    assert_eq!(answers.len(), LIMIT, "{transcript}");
+    assert!(
+        answers[LIMIT - 1].starts_with("answer 256 from "),
+        "{}",
+        answers[LIMIT - 1]
+    );
+    // Bounded output: the answers, a few lines around them, and a summary that names 20.
+    assert!(transcript.lines().count() <= LIMIT + 10, "{transcript}");
+    let summary = transcript
+        .lines()
+        .find(|l| l.starts_with("256 answered: "))
+        .unwrap_or_else(|| panic!("{transcript}"));
+    assert!(summary.ends_with(" and 236 more (see above)"), "{summary}");
+    assert!(summary.len() < 2000, "{summary}");
+}
+
+/// One listener repeating its answer counts once, and a flood of garbage is reported
+/// for its first 10 datagrams, then only counted.
+#[test]
+fn repeated_answers_count_once_and_garbage_is_reported_briefly() {
+    let fake = fake_listener();
+    let (mut announcer, from) = announce_to_fake(&fake, &["--wait", "2000"]);
+    let answer = Packet::new(9, "fake", "box", ipmsg::ANSENTRY, "")
+        .emit()
+        .unwrap();
+    for _ in 0..200 {
+        fake.send_to(&answer, from).unwrap();
+        fake.send_to(b"garbage", from).unwrap();
+    }
+    let lines = announcer.rest_of_stdout(TIMEOUT);
+    assert!(announcer.wait_exit(TIMEOUT).unwrap().success());
+    let transcript = announcer.transcript();
+    let answers = lines.iter().filter(|l| l.starts_with("answer ")).count();
+    assert_eq!(answers, 1, "{transcript}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("1 answered: fake@box at ")),
+        "{lines:?}"
+    );
+    let reports = transcript
+        .lines()
+        .filter(|l| l.contains("ignored a malformed datagram"))
+        .count();
+    assert!(
+        (1..=10).contains(&reports),
+        "{reports} reports:\n{transcript}"
+    );
+    // How many arrived depends on the receive buffer; that some were counted does not.
+    let also = lines
+        .iter()
+        .find(|l| l.starts_with("also received: "))
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert!(!also.starts_with("also received: 0 repeated"), "{also}");
+}
