@@ -29,6 +29,7 @@ use crate::cargo::{self, workspace_root, Profile};
 use crate::lessons::{self, LESSONS};
 use anyhow::Context as _;
 use coverage::XtaskCommand;
+use pulldown_cmark::{CodeBlockKind, Event, LinkType, Options, Parser, Tag, TagEnd};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -325,76 +326,53 @@ pub fn check_include(dir: &Path, spec: &str) -> Result<(), String> {
     }
 }
 
-// ---- 2. links and images ------------------------------------------------------------
+// ---- Markdown, read by pulldown-cmark (the parser mdBook itself uses) --------------
 
-/// The text of a chapter with code (fenced blocks and inline spans) blanked out, line by
-/// line, so links and headings are only looked for in prose.
-fn prose_lines(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut fence: Option<String> = None;
-    for line in text.lines() {
-        let trimmed = line.trim_start();
-        if let Some(open) = &fence {
-            if trimmed.starts_with(open.as_str()) {
-                fence = None;
-            }
-            out.push(String::new());
-            continue;
-        }
-        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
-            let marker: String = trimmed
-                .chars()
-                .take_while(|&c| c == '`' || c == '~')
-                .collect();
-            fence = Some(marker);
-            out.push(String::new());
-            continue;
-        }
-        // Inline code spans: drop what is between backticks.
-        let mut prose = String::new();
-        let mut in_code = false;
-        for c in line.chars() {
-            if c == '`' {
-                in_code = !in_code;
-            } else if !in_code {
-                prose.push(c);
-            }
-        }
-        out.push(prose);
-    }
-    out
+/// The Markdown extensions mdBook turns on (smart punctuation included: it changes what
+/// a heading's text is, and so its id).
+fn markdown_options() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES
+        | Options::ENABLE_SMART_PUNCTUATION
 }
 
-/// Every link and image target in prose: `[text](target)`, `![alt](target "title")`,
-/// `[label]: target`, `src="target"`, `href="target"`.
+/// `text`'s Markdown events, each with the line (from 1) where it starts.
+fn events(text: &str) -> impl Iterator<Item = (usize, Event<'_>)> {
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    Parser::new_ext(text, markdown_options())
+        .into_offset_iter()
+        .map(move |(event, range)| (starts.partition_point(|&s| s <= range.start), event))
+}
+
+// ---- 2. links and images ------------------------------------------------------------
+
+/// Every link and image target, with its line: Markdown links and images (inline or by
+/// reference), and `src="..."` / `href="..."` in HTML. Code is not looked into.
 pub fn links(text: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
-    for (index, line) in prose_lines(text).iter().enumerate() {
-        let mut rest = line.as_str();
-        while let Some(start) = rest.find("](") {
-            let after = &rest[start + 2..];
-            let Some(end) = after.find(')') else { break };
-            let target = after[..end].split_whitespace().next().unwrap_or("");
-            let target = target.trim_start_matches('<').trim_end_matches('>');
-            out.push((index + 1, target.to_string()));
-            rest = &after[end..];
-        }
-        let trimmed = line.trim_start();
-        if trimmed.starts_with('[') {
-            if let Some((_, target)) = trimmed.split_once("]: ") {
-                if let Some(target) = target.split_whitespace().next() {
-                    out.push((index + 1, target.to_string()));
+    for (line, event) in events(text) {
+        match event {
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                ..
+            }) if link_type != LinkType::Email => out.push((line, dest_url.into_string())),
+            Event::Start(Tag::Image { dest_url, .. }) => out.push((line, dest_url.into_string())),
+            Event::Html(html) | Event::InlineHtml(html) => {
+                for attribute in ["src=\"", "href=\""] {
+                    for (start, _) in html.match_indices(attribute) {
+                        let value = &html[start + attribute.len()..];
+                        let end = value.find('"').unwrap_or(value.len());
+                        out.push((line, value[..end].to_string()));
+                    }
                 }
             }
-        }
-        for attribute in ["src=\"", "href=\""] {
-            let mut rest = line.as_str();
-            while let Some(start) = rest.find(attribute) {
-                let after = &rest[start + attribute.len()..];
-                let Some(end) = after.find('"') else { break };
-                out.push((index + 1, after[..end].to_string()));
-                rest = &after[end..];
-            }
+            _ => {}
         }
     }
     out
@@ -457,76 +435,45 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// The ids mdBook gives a chapter's headings: lowercase, spaces to `-`, punctuation
-/// dropped, repeats numbered `-1`, `-2`; `{#custom-id}` wins. Fenced code is skipped.
+/// The ids mdBook gives a chapter's headings: [`slug`] of the heading's text, repeats
+/// numbered `-1`, `-2`; a `{#custom-id}` wins.
 pub fn heading_ids(text: &str) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    let mut fence: Option<String> = None;
-    for line in text.lines() {
-        let trimmed = line.trim_start();
-        if let Some(open) = &fence {
-            if trimmed.starts_with(open.as_str()) {
-                fence = None;
+    // The heading being read: its custom id, and its text so far.
+    let mut heading: Option<(Option<String>, String)> = None;
+    for (_, event) in events(text) {
+        match (event, &mut heading) {
+            (Event::Start(Tag::Heading { id, .. }), _) => {
+                heading = Some((id.map(|id| id.into_string()), String::new()))
             }
-            continue;
+            (Event::Text(part) | Event::Code(part), Some((_, title))) => title.push_str(&part),
+            (Event::End(TagEnd::Heading(_)), Some((custom, title))) => {
+                let id = match custom.take() {
+                    Some(custom) => custom,
+                    None => {
+                        let id = slug(title);
+                        let count = seen.entry(id.clone()).or_insert(0);
+                        *count += 1;
+                        match *count {
+                            1 => id,
+                            n => format!("{id}-{}", n - 1),
+                        }
+                    }
+                };
+                ids.insert(id);
+                heading = None;
+            }
+            _ => {}
         }
-        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
-            fence = Some(
-                trimmed
-                    .chars()
-                    .take_while(|&c| c == '`' || c == '~')
-                    .collect(),
-            );
-            continue;
-        }
-        let level = trimmed.chars().take_while(|&c| c == '#').count();
-        if level == 0 || level > 6 || !trimmed[level..].starts_with(' ') {
-            continue;
-        }
-        let title = trimmed[level..]
-            .trim()
-            .trim_end_matches('#')
-            .trim()
-            .replace('`', "");
-        if let Some((_, custom)) = title.split_once("{#") {
-            ids.insert(custom.trim_end_matches('}').trim().to_string());
-            continue;
-        }
-        let id = slug(&title);
-        let count = seen.entry(id.clone()).or_insert(0);
-        ids.insert(if *count == 0 {
-            id.clone()
-        } else {
-            format!("{id}-{count}")
-        });
-        *count += 1;
     }
     ids
 }
 
-/// mdBook's `normalize_id`, applied to a heading's visible text.
+/// mdBook's `normalize_id`, applied to a heading's text: letters, digits, `_` and `-`
+/// kept (lowercased), whitespace made `-`, everything else dropped.
 pub fn slug(title: &str) -> String {
-    // Links in headings show only their text.
-    let mut visible = String::new();
-    let mut rest = title;
-    while let Some(open) = rest.find('[') {
-        visible.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        match after.find("](") {
-            Some(close) => {
-                visible.push_str(&after[..close]);
-                let tail = &after[close + 2..];
-                rest = tail.find(')').map_or("", |end| &tail[end + 1..]);
-            }
-            None => {
-                visible.push('[');
-                rest = after;
-            }
-        }
-    }
-    visible.push_str(rest);
-    visible
+    title
         .chars()
         .filter_map(|c| {
             if c.is_alphanumeric() || c == '_' || c == '-' {
@@ -548,131 +495,74 @@ pub fn slug(title: &str) -> String {
 /// - in any other block, `$ ` lines, and lines that run `cargo run` or `cargo xtask`;
 /// - in prose, inline code that starts with `cargo run` or `cargo xtask`.
 pub fn commands(text: &str) -> Vec<(usize, String)> {
+    let runs_a_lesson =
+        |line: &str| line.starts_with("cargo run") || line.starts_with("cargo xtask");
     let mut out = Vec::new();
-    let mut fence: Option<(String, String)> = None; // (marker, language)
-    for (index, line) in text.lines().enumerate() {
-        let number = index + 1;
-        let trimmed = line.trim();
-        if let Some((marker, language)) = &fence {
-            if trimmed.starts_with(marker.as_str()) {
-                fence = None;
-                continue;
+    let mut language: Option<String> = None; // inside a code block: its language
+    for (first_line, event) in events(text) {
+        match event {
+            Event::Start(Tag::CodeBlock(kind)) => {
+                language = Some(match kind {
+                    CodeBlockKind::Fenced(info) => {
+                        info.split([',', ' ']).next().unwrap_or("").to_string()
+                    }
+                    CodeBlockKind::Indented => String::new(),
+                })
             }
-            let prompted = trimmed.strip_prefix("$ ");
-            let command = match language.as_str() {
-                "console" => prompted,
-                "sh" | "bash" | "shell" => prompted.or_else(|| {
-                    (!trimmed.is_empty() && !trimmed.starts_with('#')).then_some(trimmed)
-                }),
-                _ => prompted.or_else(|| {
-                    (trimmed.starts_with("cargo run") || trimmed.starts_with("cargo xtask"))
-                        .then_some(trimmed)
-                }),
-            };
-            if let Some(command) = command {
-                out.push((number, command.trim().to_string()));
+            Event::End(TagEnd::CodeBlock) => language = None,
+            Event::Text(code) if language.is_some() => {
+                for (index, line) in code.lines().enumerate() {
+                    let trimmed = line.trim();
+                    let prompted = trimmed.strip_prefix("$ ");
+                    let command = match language.as_deref().unwrap_or("") {
+                        "console" => prompted,
+                        "sh" | "bash" | "shell" => prompted.or_else(|| {
+                            (!trimmed.is_empty() && !trimmed.starts_with('#')).then_some(trimmed)
+                        }),
+                        _ => prompted.or_else(|| runs_a_lesson(trimmed).then_some(trimmed)),
+                    };
+                    if let Some(command) = command {
+                        out.push((first_line + index, command.trim().to_string()));
+                    }
+                }
             }
-            continue;
-        }
-        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
-            let marker: String = trimmed
-                .chars()
-                .take_while(|&c| c == '`' || c == '~')
-                .collect();
-            let language = trimmed[marker.len()..]
-                .split([',', ' '])
-                .next()
-                .unwrap_or("")
-                .to_string();
-            fence = Some((marker, language));
-            continue;
-        }
-        for (i, span) in line.split('`').enumerate() {
-            if i % 2 == 1 && (span.starts_with("cargo run") || span.starts_with("cargo xtask")) {
-                out.push((number, span.to_string()));
-            }
+            Event::Code(span) if runs_a_lesson(&span) => out.push((first_line, span.into_string())),
+            _ => {}
         }
     }
     out
 }
 
-/// Splits a shell line into words, honouring quotes, with `|`, `;`, `&&`, `||`, `&`
-/// as separate words and redirections (`< file`, `> file`, `2>&1`) removed.
-pub fn shell_words(line: &str) -> Vec<String> {
+/// Splits a shell line into words (by `shlex`: quotes, escapes, `#` comments), with the
+/// separators `|`, `;`, `&&`, `||`, `&` as words of their own and redirections
+/// (`< file`, `>out`, `2>&1`) removed. `None` if the quotes do not close.
+pub fn shell_words(line: &str) -> Option<Vec<String>> {
     let mut words = Vec::new();
-    let mut word = String::new();
-    let mut quote: Option<char> = None;
-    let mut in_word = false;
-    let mut chars = line.chars().peekable();
-    let flush = |word: &mut String, in_word: &mut bool, words: &mut Vec<String>| {
-        if *in_word {
-            words.push(std::mem::take(word));
-            *in_word = false;
-        }
-    };
-    while let Some(c) = chars.next() {
-        if let Some(q) = quote {
-            if c == q {
-                quote = None;
-            } else {
-                word.push(c);
-            }
+    let mut skip_next = false;
+    for word in shlex::split(line)? {
+        if std::mem::take(&mut skip_next) {
             continue;
         }
-        match c {
-            '\'' | '"' => {
-                quote = Some(c);
-                in_word = true;
-            }
-            '#' if !in_word => break, // a comment
-            ' ' | '\t' => flush(&mut word, &mut in_word, &mut words),
-            '|' | ';' | '&' => {
-                flush(&mut word, &mut in_word, &mut words);
-                let mut op = c.to_string();
-                if chars.peek() == Some(&c) {
-                    chars.next();
-                    op.push(c);
-                }
-                words.push(op);
-            }
-            '<' | '>' => {
-                // A redirection: drop it and its target (and a `2` just before it).
-                if word == "2" || word == "1" {
-                    word.clear();
-                    in_word = false;
-                }
-                flush(&mut word, &mut in_word, &mut words);
-                if chars.peek() == Some(&'&') {
-                    chars.next();
-                    while chars.peek().is_some_and(|c| c.is_ascii_digit()) {
-                        chars.next();
-                    }
-                    continue;
-                }
-                while chars.peek() == Some(&' ') {
-                    chars.next();
-                }
-                while chars
-                    .peek()
-                    .is_some_and(|&c| c != ' ' && c != '|' && c != ';')
-                {
-                    chars.next();
-                }
-            }
-            _ => {
-                word.push(c);
-                in_word = true;
-            }
+        // A redirection: digits, then `<` or `>` (doubled or not), then `&N` or a file
+        // name, or nothing (the file is the next word).
+        let operator = word.trim_start_matches(|c: char| c.is_ascii_digit());
+        let target = operator.trim_start_matches(['<', '>']);
+        if target.len() < operator.len() {
+            skip_next = target.is_empty();
+            continue;
+        }
+        match word.strip_suffix(';') {
+            Some(rest) if !rest.is_empty() => words.extend([rest.to_string(), ";".to_string()]),
+            _ => words.push(word),
         }
     }
-    flush(&mut word, &mut in_word, &mut words);
-    words
+    Some(words)
 }
 
 /// Checks one command line; returns the lesson commands in it (a pipe or `&&` may hold
 /// two) for the `--help` check and step 5.
 pub fn check_command(line: &str) -> Result<Vec<LessonCommand>, String> {
-    let words = shell_words(line);
+    let words = shell_words(line).ok_or("a quote is not closed: a shell would not run this")?;
     let mut lessons = Vec::new();
     for segment in words.split(|w| matches!(w.as_str(), "|" | ";" | "&&" | "||" | "&")) {
         let mut segment = segment;
@@ -930,12 +820,17 @@ mod tests {
     #[test]
     fn links_in_prose_but_not_in_code() {
         let text = "See [tcp](tcp.md#opening) and ![fig](../figures/a.svg \"title\").\n\
-                    `[not](a link)`\n```\n[nor](this)\n```\n[ref]: other.md\n<img src=\"x.svg\">";
-        let got: Vec<String> = links(text).into_iter().map(|(_, t)| t).collect();
-        assert_eq!(
-            got,
-            ["tcp.md#opening", "../figures/a.svg", "other.md", "x.svg"]
-        );
+                    `[not](a link)`\n```\n[nor](this)\n```\nBy [reference][ref], <https://x.org>.\n\
+                    \n[ref]: other.md\n\n<img src=\"x.svg\">\n\n    [indented](code)\n";
+        let got: Vec<(usize, String)> = links(text);
+        let want = [
+            (1, "tcp.md#opening"),
+            (1, "../figures/a.svg"),
+            (6, "other.md"),
+            (6, "https://x.org"),
+            (10, "x.svg"),
+        ];
+        assert_eq!(got, want.map(|(line, t)| (line, t.to_string())));
     }
 
     #[test]
@@ -950,10 +845,28 @@ mod tests {
             slug("Client/server and browser/server"),
             "clientserver-and-browserserver"
         );
-        assert_eq!(slug("See [the RFC](https://x.org) now"), "see-the-rfc-now");
-        let ids = heading_ids("# Try it\ntext\n## Try it\n```\n# not a heading\n```\n### `ss` output\n## Custom {#mine}");
+        assert_eq!(slug("--trace"), "--trace");
+        assert_eq!(slug("Ünïcode ok"), "ünïcode-ok");
+        let ids = heading_ids(
+            "# Try it\ntext\n## Try it\n```\n# not a heading\n```\n### `ss` output\n\
+             ## Custom {#mine}\n## See [the RFC](https://x.org) now\nSetext\n---\n## Try it\n\
+             ## Watching loss: `--drop`\n## Bob's \"test\" -- done...",
+        );
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-        assert_eq!(ids, ["mine", "ss-output", "try-it", "try-it-1"]);
+        assert_eq!(
+            ids,
+            [
+                "bobs-test--done",
+                "mine",
+                "see-the-rfc-now",
+                "setext",
+                "ss-output",
+                "try-it",
+                "try-it-1",
+                "try-it-2",
+                "watching-loss---drop"
+            ]
+        );
     }
 
     #[test]
@@ -1015,7 +928,8 @@ mod tests {
     #[test]
     fn shell_words_split_pipes_and_drop_redirections() {
         assert_eq!(
-            shell_words("printf 'one\\ntwo|x\\n' | cargo run -p tcp-basic -- burst 2>&1 # hi"),
+            shell_words("printf 'one\\ntwo|x\\n' | cargo run -p tcp-basic -- burst 2>&1 # hi")
+                .unwrap(),
             [
                 "printf",
                 "one\\ntwo|x\\n",
@@ -1029,7 +943,8 @@ mod tests {
             ]
         );
         assert_eq!(
-            shell_words("cargo run -p tcp-basic -- client < /dev/null > out.txt && ss -tan"),
+            shell_words("cargo run -p tcp-basic -- client < /dev/null >out.txt && ss -tan; ls")
+                .unwrap(),
             [
                 "cargo",
                 "run",
@@ -1039,12 +954,20 @@ mod tests {
                 "client",
                 "&&",
                 "ss",
-                "-tan"
+                "-tan",
+                ";",
+                "ls"
             ]
         );
         assert_eq!(
-            shell_words("tshark -i lo -f \"udp port 6969\""),
+            shell_words("tshark -i lo -f \"udp port 6969\"").unwrap(),
             ["tshark", "-i", "lo", "-f", "udp port 6969"]
+        );
+        assert_eq!(shell_words("echo 'open"), None);
+        assert!(
+            check_command("echo 'open | cargo run -p tcp-basic -- server")
+                .unwrap_err()
+                .contains("quote")
         );
     }
 

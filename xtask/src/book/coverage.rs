@@ -12,10 +12,10 @@
 //!
 //! A `cargo xtask ...` command must be run by `.ci/run` or by a test in `xtask/tests/`.
 //!
-//! # How invocations are found: a heuristic, not a Rust parser
+//! # How invocations are found: a heuristic on Rust's tokens
 //!
-//! The Rust files are split into tokens (string literals, identifiers, brackets;
-//! comments and char literals skipped) and bracket groups. Then:
+//! The Rust files are lexed into token trees by `proc-macro2` (string literals,
+//! identifiers, punctuation, bracket groups; comments dropped). Then:
 //!
 //! 1. A `[...]` group that holds a role as a string literal, directly (not inside a
 //!    nested group), is a run of that role; its flags are every `"--flag"` literal
@@ -35,7 +35,7 @@
 //! Limits, on purpose: flags built at run time (`format!("--{name}")`), roles chosen in
 //! a block (`if put { "put" } else { "get" }`), arguments added in a later statement
 //! (`command.args(extra)` after the chain ended), helpers of helpers, and two helpers of
-//! one name in one lesson's files (the last one read wins) are not seen
+//! one name (both free functions, or both methods) in one lesson's files (the last one read wins) are not seen
 //! (under-counting: the checker then asks for a test that is already there, which is
 //! fixed by writing the arguments as one list); a flag literal that sits in a group only
 //! conditionally, a role in a list of roles (`for role in ["get", "put"]`), or an
@@ -46,6 +46,7 @@
 
 use super::{shell_words, LessonCommand, Problem};
 use crate::lessons::LESSONS;
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -73,200 +74,49 @@ pub struct Invocation {
 
 // ---- tokens and groups --------------------------------------------------------------
 
+/// A Rust token tree, cut down to what the rules look at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Node {
+    /// A string literal's value, with its line.
     Str(String, usize),
     Ident(String, usize),
     Punct(char),
     Group(char, Vec<Node>),
+    /// Any other literal (numbers, chars, byte strings).
+    Other,
 }
 
-/// Splits Rust source into string literals (with their line), identifiers, punctuation
-/// and bracket groups. Comments, char literals, lifetimes and numbers are dropped or kept
-/// as punctuation; unbalanced closing brackets are ignored. Never panics.
+/// Rust source as token trees, lexed by `proc-macro2` (the lexer syn and every derive
+/// macro use): comments dropped, doc comments and strings of every kind read as Rust
+/// reads them. A file that does not lex (it would not compile either) gives nothing.
 fn parse(source: &str) -> Vec<Node> {
-    let chars: Vec<char> = source.chars().collect();
-    let mut line = 1;
-    let mut i = 0;
-    // The stack of open groups: (opening bracket, items so far).
-    let mut stack: Vec<(char, Vec<Node>)> = vec![(' ', Vec::new())];
-    let push = |stack: &mut Vec<(char, Vec<Node>)>, node: Node| {
-        if let Some((_, items)) = stack.last_mut() {
-            items.push(node);
-        }
-    };
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        match c {
-            '\n' => {
-                line += 1;
-                i += 1;
-            }
-            '/' if next == Some('/') => {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
-                }
-            }
-            '/' if next == Some('*') => {
-                let mut depth = 0;
-                while i < chars.len() {
-                    if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        if chars[i] == '\n' {
-                            line += 1;
-                        }
-                        i += 1;
-                    }
-                }
-            }
-            '"' => {
-                let start_line = line;
-                let (text, end) = string_literal(&chars, i + 1, &mut line);
-                push(&mut stack, Node::Str(text, start_line));
-                i = end;
-            }
-            'r' | 'b' if is_raw_string_start(&chars, i) => {
-                let start_line = line;
-                let (text, end) = raw_string_literal(&chars, i, &mut line);
-                push(&mut stack, Node::Str(text, start_line));
-                i = end;
-            }
-            '\'' => {
-                // A char literal ('a', '\n', '"') is skipped; a lifetime ('a) is not a
-                // literal and only its quote is dropped.
-                if next == Some('\\') {
-                    i += 2;
-                    while i < chars.len() && chars[i] != '\'' {
-                        i += 1;
-                    }
-                    i += 1;
-                } else if chars.get(i + 2) == Some(&'\'') {
-                    i += 3;
-                } else {
-                    i += 1;
-                }
-            }
-            '(' | '[' | '{' => {
-                stack.push((c, Vec::new()));
-                i += 1;
-            }
-            ')' | ']' | '}' => {
-                if stack.len() > 1 {
-                    let (open, items) = stack.pop().unwrap_or((' ', Vec::new()));
-                    push(&mut stack, Node::Group(open, items));
-                }
-                i += 1;
-            }
-            c if c.is_alphanumeric() || c == '_' => {
-                let mut word = String::new();
-                while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                    word.push(chars[i]);
-                    i += 1;
-                }
-                // `b"..."` is a byte string: not an argument, but skipped as one literal.
-                if word == "b" && chars.get(i) == Some(&'"') {
-                    let (_, end) = string_literal(&chars, i + 1, &mut line);
-                    i = end;
-                    continue;
-                }
-                push(&mut stack, Node::Ident(word, line));
-            }
-            c if c.is_whitespace() => i += 1,
-            c => {
-                push(&mut stack, Node::Punct(c));
-                i += 1;
-            }
-        }
-    }
-    // Close whatever was left open (a file cut short still yields its groups).
-    while stack.len() > 1 {
-        let (open, items) = stack.pop().unwrap_or((' ', Vec::new()));
-        push(&mut stack, Node::Group(open, items));
-    }
-    stack.pop().map(|(_, items)| items).unwrap_or_default()
+    source.parse::<TokenStream>().map(nodes).unwrap_or_default()
 }
 
-/// The text of a `"..."` literal whose body starts at `start`; returns it and the index
-/// after the closing quote. Escapes are kept as written except `\"` and `\\`.
-fn string_literal(chars: &[char], start: usize, line: &mut usize) -> (String, usize) {
-    let mut text = String::new();
-    let mut i = start;
-    while i < chars.len() {
-        match chars[i] {
-            '"' => return (text, i + 1),
-            '\\' if i + 1 < chars.len() => {
-                let escaped = chars[i + 1];
-                if escaped == '"' || escaped == '\\' {
-                    text.push(escaped);
-                } else {
-                    if escaped == '\n' {
-                        *line += 1;
-                    }
-                    text.push('\\');
-                    text.push(escaped);
+fn nodes(tokens: TokenStream) -> Vec<Node> {
+    tokens
+        .into_iter()
+        .map(|tree| match tree {
+            TokenTree::Group(group) => Node::Group(
+                match group.delimiter() {
+                    Delimiter::Parenthesis => '(',
+                    Delimiter::Bracket => '[',
+                    Delimiter::Brace => '{',
+                    Delimiter::None => ' ',
+                },
+                nodes(group.stream()),
+            ),
+            TokenTree::Ident(ident) => Node::Ident(ident.to_string(), ident.span().start().line),
+            TokenTree::Punct(punct) => Node::Punct(punct.as_char()),
+            TokenTree::Literal(literal) => {
+                let line = literal.span().start().line;
+                match syn::Lit::new(literal) {
+                    syn::Lit::Str(text) => Node::Str(text.value(), line),
+                    _ => Node::Other,
                 }
-                i += 2;
             }
-            c => {
-                if c == '\n' {
-                    *line += 1;
-                }
-                text.push(c);
-                i += 1;
-            }
-        }
-    }
-    (text, i)
-}
-
-/// Whether `r"`, `r#"`, `br"` or `br#"` starts at `i` (and is not the end of a word).
-fn is_raw_string_start(chars: &[char], i: usize) -> bool {
-    if i > 0 && (chars[i - 1].is_alphanumeric() || chars[i - 1] == '_') {
-        return false;
-    }
-    let mut j = i;
-    if chars.get(j) == Some(&'b') {
-        j += 1;
-    }
-    if chars.get(j) != Some(&'r') {
-        return false;
-    }
-    j += 1;
-    while chars.get(j) == Some(&'#') {
-        j += 1;
-    }
-    chars.get(j) == Some(&'"')
-}
-
-/// A raw string starting at `i` (at its `r` or `b`): its text and the index after it.
-fn raw_string_literal(chars: &[char], i: usize, line: &mut usize) -> (String, usize) {
-    let mut j = i;
-    while chars.get(j) != Some(&'"') {
-        j += 1;
-    }
-    let hashes = chars[i..j].iter().filter(|&&c| c == '#').count();
-    let mut text = String::new();
-    j += 1;
-    while j < chars.len() {
-        if chars[j] == '"' && (1..=hashes).all(|k| chars.get(j + k) == Some(&'#')) {
-            return (text, j + 1 + hashes);
-        }
-        if chars[j] == '\n' {
-            *line += 1;
-        }
-        text.push(chars[j]);
-        j += 1;
-    }
-    (text, j)
+        })
+        .collect()
 }
 
 // ---- invocations --------------------------------------------------------------------
@@ -361,10 +211,26 @@ fn add_group(open: char, items: &[Node], roles: &[&str], file: &str, out: &mut V
 }
 
 /// Rule 4, first half: `fn NAME ... { body }` whose body runs exactly one role.
-fn helpers(items: &[Node], roles: &[&str], out: &mut BTreeMap<String, Invocation>) {
+/// Helpers are keyed by name and by whether they are methods (`fn server(&self)` is
+/// called as `x.server()`, a free `fn server(addr)` as `server(addr)`).
+type Helpers = BTreeMap<(String, bool), Invocation>;
+
+fn helpers(items: &[Node], roles: &[&str], out: &mut Helpers) {
     for (i, item) in items.iter().enumerate() {
         if let (Node::Ident(keyword, _), Some(Node::Ident(name, _))) = (item, items.get(i + 1)) {
             if keyword == "fn" {
+                let method = items[i + 2..]
+                    .iter()
+                    .find_map(|n| match n {
+                        Node::Group('(', params) => Some(params),
+                        _ => None,
+                    })
+                    .is_some_and(|params| {
+                        params
+                            .iter()
+                            .take_while(|n| **n != Node::Punct(','))
+                            .any(|n| matches!(n, Node::Ident(word, _) if word == "self"))
+                    });
                 let body = items[i + 2..].iter().find_map(|n| match n {
                     Node::Group('{', body) => Some(body),
                     _ => None,
@@ -376,7 +242,7 @@ fn helpers(items: &[Node], roles: &[&str], out: &mut BTreeMap<String, Invocation
                     if distinct.len() == 1 {
                         let flags = runs.iter().flat_map(|r| r.flags.clone()).collect();
                         out.insert(
-                            name.clone(),
+                            (name.clone(), method),
                             Invocation {
                                 role: runs[0].role.clone(),
                                 flags,
@@ -394,16 +260,13 @@ fn helpers(items: &[Node], roles: &[&str], out: &mut BTreeMap<String, Invocation
 }
 
 /// Rule 4, second half: each call of a helper, with the flags of its arguments.
-fn helper_calls(
-    items: &[Node],
-    helpers: &BTreeMap<String, Invocation>,
-    file: &str,
-    out: &mut Vec<Invocation>,
-) {
+fn helper_calls(items: &[Node], helpers: &Helpers, file: &str, out: &mut Vec<Invocation>) {
     for (i, item) in items.iter().enumerate() {
         if let (Node::Ident(name, line), Some(Node::Group('(', args))) = (item, items.get(i + 1)) {
             let is_definition = i > 0 && matches!(&items[i - 1], Node::Ident(k, _) if k == "fn");
-            if let (Some(helper), false) = (helpers.get(name), is_definition) {
+            let method = i > 0 && items[i - 1] == Node::Punct('.');
+            let helper = helpers.get(&(name.clone(), method));
+            if let (Some(helper), false) = (helper, is_definition) {
                 let mut flags = helper.flags.clone();
                 flags.extend(flags_in(args));
                 out.push(Invocation {
@@ -438,27 +301,42 @@ pub fn invocations(sources: &[(String, String)], roles: &[&str]) -> Vec<Invocati
     out
 }
 
-/// `source` cut to the function `fn NAME(` (from `fn` to its closing brace), or `None`
-/// if there is no such function.
+/// `source` with only the function `fn NAME` left (its lines, from `fn` to its closing
+/// brace; the other lines blank, so line numbers stay right), or `None` if there is no
+/// such function.
 pub fn function_source(source: &str, name: &str) -> Option<String> {
-    let start = source.find(&format!("fn {name}("))?;
-    let open = start + source[start..].find('{')?;
-    let mut depth = 0usize;
-    // Braces inside strings or comments of a figures run function would confuse this;
-    // the cut only needs to contain the whole body, so it errs on the long side.
-    for (offset, c) in source[open..].char_indices() {
-        match c {
-            '{' => depth += 1,
-            '}' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return Some(source[start..open + offset + 1].to_string());
+    fn find(tokens: TokenStream, name: &str) -> Option<(usize, usize)> {
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        for (i, tree) in trees.iter().enumerate() {
+            match (tree, trees.get(i + 1)) {
+                (TokenTree::Ident(keyword), Some(TokenTree::Ident(found)))
+                    if keyword == "fn" && found == name =>
+                {
+                    let body = trees[i + 2..].iter().find_map(|tree| match tree {
+                        TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => Some(g),
+                        _ => None,
+                    })?;
+                    return Some((keyword.span().start().line, body.span().end().line));
                 }
+                (TokenTree::Group(group), _) => {
+                    if let Some(found) = find(group.stream(), name) {
+                        return Some(found);
+                    }
+                }
+                _ => {}
             }
-            _ => {}
         }
+        None
     }
-    Some(source[start..].to_string())
+    let (first, last) = find(source.parse().ok()?, name)?;
+    let kept = source.lines().enumerate().map(|(index, line)| {
+        if (first..=last).contains(&(index + 1)) {
+            line
+        } else {
+            ""
+        }
+    });
+    Some(kept.collect::<Vec<_>>().join("\n"))
 }
 
 // ---- what is covered ----------------------------------------------------------------
@@ -637,7 +515,7 @@ pub struct XtaskCommand {
 
 /// Every `cargo xtask ...` in a command line (after pipes, `&&`, `sudo` and the like).
 pub fn xtask_args(line: &str) -> Vec<Vec<String>> {
-    let words = shell_words(line);
+    let words = shell_words(line).unwrap_or_default();
     words
         .split(|w| matches!(w.as_str(), "|" | ";" | "&&" | "||" | "&"))
         .filter_map(|segment| {
@@ -832,6 +710,23 @@ mod tests {
             "{got:?}"
         );
         assert!(got.contains(&run("server", &["--addr"])), "{got:?}");
+        // A method of the same name is another helper, called with a dot.
+        let both = format!(
+            "{source} impl Limited {{ fn server(&self) -> Command {{ c.args([\"server\", \"--nproc\"]); }} }}\n\
+             fn u() {{ let s = limited.server(); }}"
+        );
+        let got = runs(&both);
+        assert!(
+            got.contains(&run("server", &["--addr", "--framing"])),
+            "{got:?}"
+        );
+        assert_eq!(
+            got.iter()
+                .filter(|(_, f)| f.contains(&"--nproc".to_string()))
+                .count(),
+            2,
+            "the method's own body and its call: {got:?}"
+        );
         // A helper whose body runs two roles is no helper.
         let two = r#"fn both() { a(&["get"]); a(&["put"]); } fn t() { both(&["--trace"]); }"#;
         assert!(!runs(two)
@@ -891,10 +786,16 @@ mod tests {
 
     #[test]
     fn figures_are_cut_to_the_lessons_run_function() {
-        let source = "fn run_tcp_basic(b: &Path) { if x { y } a(&[\"server\"]); }\nfn run_udp_echo() { a(&[\"client\"]); }";
+        let source = "// fn run_tcp_basic() in a comment\nfn run_tcp_basic(b: &Path) {\n    if x { \"}\" }\n    a(&[\"server\"]);\n}\nfn run_udp_echo() { a(&[\"client\"]); }";
         let cut = function_source(source, "run_tcp_basic").unwrap();
-        assert!(cut.ends_with("a(&[\"server\"]); }"), "{cut}");
+        assert_eq!(
+            cut,
+            "\nfn run_tcp_basic(b: &Path) {\n    if x { \"}\" }\n    a(&[\"server\"]);\n}\n"
+        );
         assert!(function_source(source, "run_tftp").is_none());
+        // Lines stay where they were.
+        let found = invocations(&[("f.rs".into(), cut)], ROLES);
+        assert_eq!(found[0].at, "f.rs:4");
     }
 
     #[test]
