@@ -24,13 +24,18 @@
 //! connects at once (the kernel completes its handshake and queues it, see `--backlog`)
 //! but hears nothing until the first one says `bye`.
 //!
+//! Since one client holds everyone else up, a client that sends no whole message, or
+//! reads none of the echo, for `--idle-timeout` (default 30s) is dropped, and the server
+//! moves on to the next one.
+//!
 //! This is the first lesson; the next one (02) serves many clients at once.
 
 use anyhow::{Context as _, Result};
 use shared::{addr, encoding::display, ready, trace::Tracer};
 use socket2::{Domain, Protocol, Socket, Type};
-use std::io::{Read as _, Write as _};
+use std::io::{self, ErrorKind, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
 use tcp_basic::{is_quit, Deframer, Framing};
 
 /// Options of `tcp-basic server`.
@@ -51,6 +56,11 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Framing::Line)]
     framing: Framing,
 
+    /// Drop a client that completes no message, or takes in none of our echo, for this
+    /// long (e.g. `30s`, `500ms`): while we serve one, everyone else waits.
+    #[arg(long, default_value = "30s", value_parser = positive_time)]
+    idle_timeout: Duration,
+
     /// Print every segment received and sent, in hex and ASCII.
     #[arg(long)]
     trace: bool,
@@ -58,6 +68,14 @@ pub struct Args {
 
 /// The classic tutorial's `recv(1024)`: at most this many bytes per read.
 const READ_BUFFER: usize = 1024;
+
+/// `--idle-timeout`'s parser: a time with its unit (`shared::duration`), more than zero.
+fn positive_time(text: &str) -> Result<Duration, String> {
+    match shared::duration::parse(text)? {
+        Duration::ZERO => Err("0 would drop every client at once: give e.g. `30s`".into()),
+        time => Ok(time),
+    }
+}
 
 pub fn run(args: Args) -> Result<()> {
     let tracer = Tracer::new(args.trace);
@@ -116,7 +134,7 @@ pub fn run(args: Args) -> Result<()> {
         println!("{peer} connected");
 
         // One client at a time: the next accept() waits until this conversation ends.
-        match converse(stream, peer, args.framing, &tracer) {
+        match converse(stream, peer, args.framing, args.idle_timeout, &tracer) {
             Ok(why) => println!("{peer} left: {why}"),
             Err(err) => println!("{peer} left: {err:#}"),
         }
@@ -131,17 +149,28 @@ fn converse(
     mut stream: TcpStream,
     peer: SocketAddr,
     framing: Framing,
+    idle_timeout: Duration,
     tracer: &Tracer,
 ) -> Result<String> {
     let mut buf = [0u8; READ_BUFFER];
     let mut deframer = Deframer::new(framing);
     let (mut reads, mut messages) = (0, 0);
+    // Everyone else waits while we serve this client, so it gets `idle_timeout` to
+    // complete each message, and to take in our echo. A deadline, not a timeout per
+    // read: a client sending a byte a second would pass each read's timeout forever.
+    let mut deadline = Instant::now() + idle_timeout;
+    let idle = shared::duration::show(idle_timeout);
     loop {
-        // 5. read() (recv): wait for bytes. It returns as soon as ANY have arrived: one
-        //    byte, half a message, or three messages run together. 0 means end of stream.
-        let n = stream
-            .read(&mut buf)
-            .with_context(|| format!("read from {peer} failed"))?;
+        // 5. read() (recv): wait for bytes, until the deadline at most. It returns as
+        //    soon as ANY have arrived: one byte, half a message, or three messages run
+        //    together. 0 means end of stream.
+        let n = match read_before(&mut stream, &mut buf, deadline) {
+            Ok(n) => n,
+            Err(err) if timed_out(&err) => {
+                return Ok(format!("timed out: no whole message for {idle}"))
+            }
+            Err(err) => return Err(err).with_context(|| format!("read from {peer} failed")),
+        };
         if n == 0 {
             // EOF: the client closed the connection, or shut down its sending side
             // (half-close, see burst.rs). Either way it will send nothing more.
@@ -161,10 +190,18 @@ fn converse(
         println!("{peer} read #{reads}: {n} bytes");
 
         // 6. write() (send): echo exactly the bytes we got. write_all loops, because one
-        //    write() may also take fewer bytes than offered.
-        stream
-            .write_all(bytes)
-            .with_context(|| format!("write to {peer} failed"))?;
+        //    write() may also take fewer bytes than offered; ours also stops at the
+        //    deadline, since a client that never reads would block this write forever
+        //    once its receive buffer and our send buffer are full.
+        match write_all_before(&mut stream, bytes, deadline) {
+            Ok(()) => {}
+            Err(err) if timed_out(&err) => {
+                return Ok(format!(
+                    "timed out: could not send the echo within {idle} (is it reading?)"
+                ))
+            }
+            Err(err) => return Err(err).with_context(|| format!("write to {peer} failed")),
+        }
         tracer.sent(peer, bytes);
 
         // ANCHOR_END: read_write
@@ -174,6 +211,8 @@ fn converse(
             .messages(bytes)
             .with_context(|| format!("{peer} broke the {framing:?} framing"))?;
         for message in found {
+            // A whole message: a new deadline for the next one.
+            deadline = Instant::now() + idle_timeout;
             messages += 1;
             println!("{peer} message {messages}: {}", display(&message));
             if is_quit(&message) {
@@ -185,3 +224,45 @@ fn converse(
         }
     }
 }
+
+// ANCHOR: deadline
+/// read(), waiting no later than `deadline`: the socket's read timeout (SO_RCVTIMEO) is
+/// set to the time left before each read, so many slow reads cannot add up past it.
+fn read_before(stream: &mut TcpStream, buf: &mut [u8], deadline: Instant) -> io::Result<usize> {
+    stream.set_read_timeout(Some(time_left(deadline)?))?;
+    stream.read(buf)
+}
+
+/// write_all(), waiting no later than `deadline`: each write() may wait only for the time
+/// left (SO_SNDTIMEO), so a client that reads a byte now and then cannot stretch it. A
+/// write that needs no wait always goes through, so bytes that came in just before the
+/// deadline are still echoed; only a client that does not read makes it fail.
+fn write_all_before(stream: &mut TcpStream, mut bytes: &[u8], deadline: Instant) -> io::Result<()> {
+    while !bytes.is_empty() {
+        // At least 1 ms: to the OS a timeout of 0 means "wait forever" (std refuses it).
+        let left = deadline.saturating_duration_since(Instant::now());
+        stream.set_write_timeout(Some(left.max(Duration::from_millis(1))))?;
+        match stream.write(bytes) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(err) if err.kind() == ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
+}
+
+/// The time until `deadline`; a `TimedOut` error once it has passed.
+fn time_left(deadline: Instant) -> io::Result<Duration> {
+    match deadline.saturating_duration_since(Instant::now()) {
+        Duration::ZERO => Err(ErrorKind::TimedOut.into()),
+        left => Ok(left),
+    }
+}
+
+/// Whether a socket call failed because its deadline passed: a timed-out read or write
+/// fails with EAGAIN (`WouldBlock`; `TimedOut` on some systems), and so does [`time_left`].
+fn timed_out(err: &io::Error) -> bool {
+    matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+}
+// ANCHOR_END: deadline

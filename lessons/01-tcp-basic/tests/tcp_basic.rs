@@ -1,10 +1,11 @@
 //! Lesson 01 end to end: the real binary, real sockets, loopback only, port 0.
 
 use shared::testing::{require_tool, run_with_input, start_ready, Finished, Program};
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -170,6 +171,148 @@ fn one_client_at_a_time_the_next_waits_in_the_backlog() {
     second.read_exact(&mut echo).unwrap();
     assert_eq!(&echo, b"me too\n");
     server.expect_stdout("message 1: me too", WAIT).unwrap();
+}
+
+/// A client the server has already accepted, and one queued behind it in the backlog
+/// that says `my turn`.
+fn first_and_next(server: &mut Program, addr: SocketAddr) -> (TcpStream, TcpStream) {
+    let first = TcpStream::connect(addr).unwrap();
+    let port = first.local_addr().unwrap().port();
+    server
+        .expect_stdout(&format!("127.0.0.1:{port} connected"), WAIT)
+        .unwrap();
+    let mut next = TcpStream::connect(addr).unwrap();
+    next.set_read_timeout(Some(WAIT)).unwrap();
+    next.write_all(b"my turn\n").unwrap();
+    (first, next)
+}
+
+/// The next client's echo: it comes only once the server has dropped the first client.
+fn assert_served(next: &mut TcpStream) {
+    let mut echo = [0u8; 8];
+    next.read_exact(&mut echo).unwrap();
+    assert_eq!(&echo, b"my turn\n");
+}
+
+/// Reads until the server has closed the connection (end of stream, or a reset when it
+/// closed with bytes of ours unread); returns what it read.
+fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return got,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(err) if err.kind() == ErrorKind::ConnectionReset => return got,
+            Err(err) => panic!("the server did not close the connection: {err}"),
+        }
+    }
+}
+
+#[test]
+fn a_silent_client_is_dropped_after_the_idle_timeout_and_the_next_is_served() {
+    let (mut server, addr) = server("127.0.0.1:0", &["--idle-timeout", "1s"]);
+    let (mut silent, mut next) = first_and_next(&mut server, addr);
+    let port = silent.local_addr().unwrap().port();
+    assert_served(&mut next);
+    server
+        .expect_stdout(
+            &format!("127.0.0.1:{port} left: timed out: no whole message for 1s"),
+            WAIT,
+        )
+        .unwrap();
+    silent.set_read_timeout(Some(WAIT)).unwrap();
+    assert_eq!(read_until_closed(&mut silent), b"");
+}
+
+/// A client that sends and never reads: the server's echo fills the client's receive
+/// buffer, then the server's send buffer, and then the server's write blocks. The write
+/// has the same deadline as a read: the client is dropped and the next one is served.
+#[test]
+fn a_client_that_never_reads_is_dropped_and_the_next_is_served() {
+    let (mut server, addr) = server("127.0.0.1:0", &["--idle-timeout", "1s"]);
+    let (hog, mut next) = first_and_next(&mut server, addr);
+    let port = hog.local_addr().unwrap().port();
+    let mut writer = hog.try_clone().unwrap();
+    // Whole lines, far more than the socket buffers hold, at most 256 MiB: the writes
+    // block once the buffers are full, and fail once the server has dropped us.
+    let flooder = thread::spawn(move || {
+        let line = [vec![b'x'; 1023], vec![b'\n']].concat();
+        for _ in 0..256 * 1024 {
+            if writer.write_all(&line).is_err() {
+                return;
+            }
+        }
+    });
+    assert_served(&mut next);
+    server
+        .expect_stdout(
+            &format!("127.0.0.1:{port} left: timed out: could not send the echo within 1s"),
+            WAIT,
+        )
+        .unwrap();
+    flooder.join().unwrap();
+    drop(hog);
+}
+
+/// Idle means no whole message for the whole timeout: a client that sends a byte every
+/// 200 ms (five per timeout), and never a line end, is dropped after about the timeout.
+#[test]
+fn a_client_that_trickles_bytes_is_dropped_after_the_idle_timeout() {
+    let (mut server, addr) = server("127.0.0.1:0", &["--idle-timeout", "1s"]);
+    let started = Instant::now();
+    let mut client = TcpStream::connect(addr).unwrap();
+    client.set_read_timeout(Some(WAIT)).unwrap();
+    let port = client.local_addr().unwrap().port();
+    let mut writer = client.try_clone().unwrap();
+    // At most 100 bytes, 20 s: it stops early when the server has closed.
+    let trickler = thread::spawn(move || {
+        for _ in 0..100 {
+            if writer.write_all(b"x").is_err() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+    });
+    let echoed = read_until_closed(&mut client);
+    let held = started.elapsed();
+    assert!(
+        echoed.iter().all(|&b| b == b'x') && !echoed.is_empty(),
+        "{echoed:?}"
+    );
+    // Never before the timeout; and long before the trickle would have ended (20 s),
+    // with a generous margin for a busy machine.
+    assert!(
+        held >= Duration::from_millis(900) && held < Duration::from_secs(10),
+        "dropped after {held:?}"
+    );
+    server
+        .expect_stdout(
+            &format!("127.0.0.1:{port} left: timed out: no whole message for 1s"),
+            WAIT,
+        )
+        .unwrap();
+    trickler.join().unwrap();
+}
+
+#[test]
+fn the_idle_timeout_needs_a_unit_and_help_shows_its_default() {
+    let help = run(&["server", "--help"], "");
+    let text = help.stdout.join("\n");
+    assert!(
+        text.contains("--idle-timeout <IDLE_TIMEOUT>") && text.contains("[default: 30s]"),
+        "{text}"
+    );
+    for bad in ["30", "0s"] {
+        let refused = run(
+            &["server", "--addr", "127.0.0.1:0", "--idle-timeout", bad],
+            "",
+        );
+        assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+        let stderr = refused.stderr.join("\n");
+        assert!(stderr.contains("--idle-timeout"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
 }
 
 #[test]
