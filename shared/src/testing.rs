@@ -7,6 +7,7 @@
 //! `listening on IP:PORT` line, which a lesson prints only once its socket is bound.
 
 use anyhow::{anyhow, bail, Context as _};
+use std::collections::VecDeque;
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
@@ -62,6 +63,14 @@ pub struct Program {
     stdin: Option<ChildStdin>,
     /// Present when this program owns its output channel (see [`Program::spawn`]).
     lines: Option<Receiver<Output>>,
+    /// Lines already taken from `lines` while waiting for a line on the OTHER stream,
+    /// oldest first, kept for whoever asks for their stream next. stdout and stderr are
+    /// read by two threads, so their lines reach the channel in either order: a wait for
+    /// the readiness line on stdout may meet an error that was printed after it on
+    /// stderr, and must leave it for [`Program::expect_stderr`].
+    pending: VecDeque<Output>,
+    /// Which streams have ended (stdout, stderr), as received from `lines`.
+    ended: [bool; 2],
     /// Every line seen so far through [`Program::next_line`], for error messages.
     transcript: Vec<String>,
 }
@@ -101,6 +110,8 @@ impl Program {
             child,
             stdin,
             lines: None,
+            pending: VecDeque::new(),
+            ended: [false; 2],
             transcript: Vec::new(),
         })
     }
@@ -135,29 +146,60 @@ impl Program {
     /// The next output line from either stream, or `None` if the deadline passes first or
     /// both streams have ended. Only for programs started with [`Program::spawn`].
     pub fn next_line(&mut self, deadline: Instant) -> Option<Output> {
+        if let Some(output) = self.pending.pop_front() {
+            return Some(output);
+        }
+        self.receive(deadline)
+    }
+
+    /// The next line (or the end) of `stream` only, or `None` if the deadline passes
+    /// first or the stream has ended. Lines of the other stream met on the way are kept
+    /// in `pending`, for later calls, not dropped.
+    fn next_on(&mut self, stream: Stream, deadline: Instant) -> Option<Output> {
+        if let Some(at) = self.pending.iter().position(|o| o.stream == stream) {
+            return self.pending.remove(at);
+        }
+        while !self.ended[stream as usize] {
+            let output = self.receive(deadline)?;
+            if output.stream == stream {
+                return Some(output);
+            }
+            self.pending.push_back(output);
+        }
+        None
+    }
+
+    /// Takes one line from the channel and notes it in the transcript.
+    fn receive(&mut self, deadline: Instant) -> Option<Output> {
         let lines = self.lines.as_ref()?;
         let wait = deadline.saturating_duration_since(Instant::now());
         // Timeout or both streams closed: no line.
         let output = lines.recv_timeout(wait).ok()?;
-        if let Some(text) = &output.text {
-            let tag = match output.stream {
-                Stream::Stdout => "",
-                Stream::Stderr => "(stderr) ",
-            };
-            self.transcript.push(format!("{tag}{text}"));
+        match &output.text {
+            Some(text) => {
+                let tag = match output.stream {
+                    Stream::Stdout => "",
+                    Stream::Stderr => "(stderr) ",
+                };
+                self.transcript.push(format!("{tag}{text}"));
+            }
+            None => self.ended[output.stream as usize] = true,
         }
         Some(output)
     }
 
     /// Waits for the readiness line, which must be the first line on stdout, and returns
-    /// the address in it. Lines on stderr before it are kept for the error message.
+    /// the address in it. Lines on stderr are left for [`Program::expect_stderr`].
     pub fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<SocketAddr> {
         let deadline = Instant::now() + timeout;
-        while let Some(output) = self.next_line(deadline) {
-            if output.stream != Stream::Stdout {
-                continue;
-            }
-            let Some(text) = output.text else { break };
+        if let Some(output) = self.next_on(Stream::Stdout, deadline) {
+            let Some(text) = output.text else {
+                bail!(
+                    "{} closed stdout without a readiness line; its output:\n{}",
+                    self.name,
+                    self.transcript()
+                )
+            };
             return crate::ready::parse(&text).ok_or_else(|| {
                 anyhow!(
                     "{}: the first line on stdout should be `listening on IP:PORT`, got {text:?}",
@@ -172,8 +214,9 @@ impl Program {
         )
     }
 
-    /// Waits for a stdout line that contains `needle` and returns it whole; lines before
-    /// it are skipped (and kept in the transcript).
+    /// Waits for a stdout line that contains `needle` and returns it whole; stdout lines
+    /// before it are skipped (and kept in the transcript), stderr lines are left for
+    /// [`Program::expect_stderr`].
     pub fn expect_stdout(&mut self, needle: &str, timeout: Duration) -> anyhow::Result<String> {
         self.expect(Stream::Stdout, needle, timeout)
     }
@@ -190,12 +233,11 @@ impl Program {
         timeout: Duration,
     ) -> anyhow::Result<String> {
         let deadline = Instant::now() + timeout;
-        while let Some(output) = self.next_line(deadline) {
-            if output.stream == stream {
-                match output.text {
-                    Some(text) if text.contains(needle) => return Ok(text),
-                    _ => {}
-                }
+        while let Some(output) = self.next_on(stream, deadline) {
+            match output.text {
+                Some(text) if text.contains(needle) => return Ok(text),
+                Some(_) => {}
+                None => break,
             }
         }
         bail!(
@@ -484,6 +526,59 @@ mod tests {
                 "{line:?}:\n{transcript}"
             );
         }
+    }
+
+    /// A program whose lines arrive in exactly the order given: a real child (so the
+    /// guard has something to kill), with its output channel replaced by ours.
+    fn scripted(lines: &[(Stream, Option<&str>)]) -> Program {
+        let mut program = Program::spawn("scripted", sh("sleep 30")).unwrap();
+        let (tx, rx) = mpsc::channel();
+        for &(stream, text) in lines {
+            let text = text.map(str::to_string);
+            let name = "scripted".to_string();
+            tx.send(Output { name, stream, text }).unwrap();
+        }
+        program.lines = Some(rx);
+        program
+    }
+
+    /// The race `without_so_broadcast_the_kernel_says_permission_denied` (lesson 05) lost
+    /// 4 times in 25: a program prints its readiness line, then an error on stderr, and
+    /// the stderr thread delivers first. Waiting for the readiness line must not swallow
+    /// the error, nor waiting for a stdout line the stderr lines before it.
+    #[test]
+    fn a_wait_on_one_stream_leaves_the_other_streams_lines() {
+        use Stream::{Stderr, Stdout};
+        let mut program = scripted(&[
+            (Stderr, Some("error: permission denied")),
+            (Stdout, Some("listening on 127.0.0.1:9")),
+            (Stderr, Some("second error")),
+            (Stdout, Some("done")),
+            (Stderr, None),
+            (Stdout, None),
+        ]);
+        let wait = Duration::from_secs(10);
+        program.wait_ready(wait).unwrap();
+        assert_eq!(program.expect_stdout("done", wait).unwrap(), "done");
+        assert_eq!(
+            program.expect_stderr("denied", wait).unwrap(),
+            "error: permission denied"
+        );
+        assert_eq!(
+            program.expect_stderr("second", wait).unwrap(),
+            "second error"
+        );
+        // Both streams ended: no more lines, at once, not at the deadline.
+        let started = Instant::now();
+        assert!(program
+            .expect_stderr("more", Duration::from_secs(30))
+            .is_err());
+        assert!(program
+            .expect_stdout("more", Duration::from_secs(30))
+            .is_err());
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let transcript = program.transcript();
+        assert_eq!(transcript.lines().count(), 4, "{transcript}");
     }
 
     #[test]
