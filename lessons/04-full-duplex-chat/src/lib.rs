@@ -247,6 +247,18 @@ mod tests {
         assert_eq!(Message::parse(&bye.emit()), Ok(bye));
     }
 
+    /// The peer's name and text drive no terminal: ESC and BEL are shown escaped.
+    #[test]
+    fn terminal_controls_from_the_peer_are_shown_escaped() {
+        let say = Message::parse(b"MSG \x1b]0;pwned\x07bob \x1b[2J\x1b[31mhi\x07").unwrap();
+        assert_eq!(
+            say.show(),
+            "\\x1b]0;pwned\\x07bob: \\x1b[2J\\x1b[31mhi\\x07"
+        );
+        let bye = Message::parse(b"BYE \x1b[Abob").unwrap();
+        assert_eq!(bye.show(), "\\x1b[Abob left");
+    }
+
     #[test]
     fn show_is_one_line_and_lossy_never_failing() {
         let say = Message::parse(b"MSG b\xffob caf\xe9\nnext").unwrap();

@@ -106,7 +106,7 @@ fn receive(socket: &UdpSocket) -> (Vec<u8>, SocketAddr) {
     let mut buf = [0u8; 2048];
     let (n, from) = socket
         .recv_from(&mut buf)
-        .expect("no datagram within the timeout");
+        .unwrap_or_else(|err| panic!("no datagram on {:?}: {err}", socket.local_addr()));
     (buf[..n].to_vec(), from)
 }
 
