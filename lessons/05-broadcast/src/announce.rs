@@ -142,7 +142,7 @@ pub fn run(args: Args) -> Result<()> {
     //    "that was everyone", so a deadline is the only way to stop waiting.
     //    Anyone can send us answers, as fast as loopback goes (a flood of 200,000 in 3 s
     //    once took 527 MB to keep): so one listener (address and names) counts once, and
-    //    we stop at --max-answers. mDNS and SSDP browsers bound their caches the same way.
+    //    we stop at --max-answers. Avahi (mDNS) bounds its cache the same way.
     let deadline = Instant::now() + Duration::from_millis(args.wait);
     let max_answers = usize::try_from(args.max_answers).unwrap_or(usize::MAX);
     let mut answers: Vec<(SocketAddr, Packet)> = Vec::new();
