@@ -1,0 +1,5 @@
+//! AFL target `tftp-options`: see [`course_fuzz::tftp::options`] for what it checks.
+
+fn main() {
+    afl::fuzz!(|data: &[u8]| course_fuzz::tftp::options(data));
+}

@@ -1,0 +1,57 @@
+//! Lesson 05's IPMsg packet.
+
+use crate::Input;
+use broadcast::ipmsg::{Packet, MAX_PACKET, VERSION};
+
+/// Target `ipmsg`: the whole input is one datagram; then the same bytes, cut into fields,
+/// make a packet to send.
+///
+/// - `Packet::parse` and both `Display`s never panic, and a packet's `Display` holds no
+///   control character (but tab): what came from the network is shown escaped;
+/// - a parsed packet has version 1 and non-empty names without `:`;
+/// - what `parse` accepts, `emit` can send back, no longer than it came, and it parses to
+///   the same packet (issue 8: parse accepted names that emit refused);
+/// - what `emit` accepts is at most [`MAX_PACKET`] bytes and parses back to the same packet.
+pub fn packet(data: &[u8]) {
+    match Packet::parse(data) {
+        Err(err) => {
+            let _ = err.to_string();
+        }
+        Ok(packet) => {
+            // Names and text come from the network: shown escaped, never raw (issue 8).
+            let shown = packet.to_string();
+            assert!(
+                !shown.contains(|c: char| c.is_control() && c != '\t'),
+                "Display prints a control character raw: {shown:?}"
+            );
+            assert_eq!(packet.version, VERSION);
+            for name in [&packet.user, &packet.host] {
+                assert!(!name.is_empty() && !name.contains(':'), "{packet:?}");
+            }
+            let bytes = match packet.emit() {
+                Ok(bytes) => bytes,
+                Err(err) => panic!("parse accepted {packet:?}, which emit refuses: {err}"),
+            };
+            assert!(bytes.len() <= data.len());
+            assert_eq!(Packet::parse(&bytes), Ok(packet), "emit gave {bytes:?}");
+        }
+    }
+
+    // A packet made by a program: the fields from the input, cut at its first four 0xff
+    // bytes (never in UTF-8, so they cannot be in the text).
+    let mut input = Input::new(data);
+    let packet_no = input.u64();
+    let command = u32::from(input.u16()) << 8 | u32::from(input.u8());
+    let mut fields = input.rest().splitn(4, |&b| b == 0xff);
+    let mut next = || String::from_utf8_lossy(fields.next().unwrap_or_default()).into_owned();
+    let (user, host, extra) = (next(), next(), next());
+    let packet = Packet::new(packet_no, &user, &host, command, &extra);
+    if let Ok(bytes) = packet.emit() {
+        assert!(bytes.len() <= MAX_PACKET);
+        assert_eq!(
+            Packet::parse(&bytes),
+            Ok(packet),
+            "emit accepted what parse reads differently: {bytes:?}"
+        );
+    }
+}
