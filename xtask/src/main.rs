@@ -17,6 +17,7 @@ mod book;
 mod cargo;
 mod demo;
 mod figures;
+mod fuzz;
 mod lessons;
 mod scenarios;
 
@@ -72,6 +73,19 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Fuzz the parsers with AFL++ (needs `cargo install cargo-afl`), each target for a
+    /// bounded time, one after the other; fails if any input made one panic.
+    ///
+    /// The targets are in fuzz/ (not a workspace member; CI does not run this). What each
+    /// checks, and how to replay a crash: fuzz/README.md.
+    Fuzz {
+        /// How long each target runs (AFL counts whole seconds).
+        #[arg(long, value_name = "TIME", default_value = fuzz::DEFAULT_TIME, value_parser = shared::duration::parse)]
+        time: std::time::Duration,
+        /// Targets (default: every one): tftp-packet, tftp-options, netascii, ipmsg, framing.
+        #[arg(value_name = "TARGET")]
+        targets: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,6 +133,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => bench::run(&settings),
         Command::CheckBook => book::run(&cargo::workspace_root()),
         Command::Figures { check } => figures::run(check),
+        Command::Fuzz { time, targets } => fuzz::run(&targets, time).map(|()| ExitCode::SUCCESS),
     }
 }
 
