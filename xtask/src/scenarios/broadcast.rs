@@ -7,6 +7,9 @@ pub fn run(demo: &mut Demo) -> anyhow::Result<()> {
     // A broadcast reaches every socket bound to its port, so all listeners need the SAME
     // port: the first picks a free one, the others share it (SO_REUSEADDR). They bind
     // 0.0.0.0: a socket bound to 127.0.0.1 never sees a broadcast.
+    demo.scene(
+        "three listeners share one port (SO_REUSEADDR), bound to 0.0.0.0 to hear broadcasts",
+    )?;
     let listeners = ["listen-1", "listen-2", "listen-3"];
     let port = demo
         .server(
@@ -19,7 +22,23 @@ pub fn run(demo: &mut Demo) -> anyhow::Result<()> {
         demo.server(name, &["listen", "--addr", &shared_port, "--user", name])?;
     }
 
+    demo.scene("ONE broadcast datagram reaches all three; each answers by unicast, and announce lists them")?;
     let target = format!("127.255.255.255:{port}");
+    for name in listeners {
+        // Each hears the broadcast after it was sent, and is listed after it answered.
+        demo.after(
+            ("announce", "sent BR_ENTRY"),
+            (name, "BR_ENTRY from teacher@"),
+        );
+        demo.after(
+            (name, "answered ANSENTRY"),
+            ("announce", &format!(": {name}@")),
+        );
+        demo.after(
+            ("announce", "sent BR_EXIT"),
+            (name, "BR_EXIT from teacher@"),
+        );
+    }
     // announce binds (it prints `listening on`) and must end by itself with status 0.
     demo.peer(
         "announce",

@@ -14,12 +14,23 @@ pub fn run(demo: &mut Demo) -> anyhow::Result<()> {
         let b = UdpSocket::bind("127.0.0.1:0")?;
         (a.local_addr()?.to_string(), b.local_addr()?.to_string())
     };
+    demo.scene("two peers, each one UDP socket: bound, then connected to the other")?;
     demo.peer("alice", &["alice", "--bind", &alice, "--peer", &bob])?;
     demo.peer("bob", &["bob", "--bind", &bob, "--peer", &alice])?;
 
+    demo.scene("both type at once: each prints the other's lines while still typing its own")?;
     // Both type at once: every line goes in, alternately, before we wait for any.
     let alice_says = ["hi bob!", "are you there?", "I type while you type"];
     let bob_says = ["hi alice!", "yes, here", "me too: nobody waits for a turn"];
+    for (from, to, lines) in [("alice", "bob", alice_says), ("bob", "alice", bob_says)] {
+        for line in lines {
+            // A line arrives after it was sent.
+            demo.after(
+                (from, &format!("you: {line}")),
+                (to, &format!("{from}: {line}")),
+            );
+        }
+    }
     for (a, b) in alice_says.iter().zip(bob_says) {
         demo.send("alice", &format!("{a}\n"))?;
         demo.send("bob", &format!("{b}\n"))?;
@@ -31,6 +42,8 @@ pub fn run(demo: &mut Demo) -> anyhow::Result<()> {
         demo.expect("alice", &format!("bob: {line}"))?;
     }
 
+    demo.scene("alice leaves: bob is told, then finds nobody there (ICMP port unreachable)")?;
+    demo.after(("alice", "left the chat"), ("bob", "alice left"));
     demo.send("alice", "/quit\n")?;
     demo.wait("alice")?;
     demo.expect("bob", "alice left")?;

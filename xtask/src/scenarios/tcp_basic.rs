@@ -3,18 +3,34 @@ use crate::demo::Demo;
 /// 01: one client talks and says bye; then `burst` sends three messages back to back
 /// and the server shows them arriving in one read, then split again by line framing.
 pub fn run(demo: &mut Demo) -> anyhow::Result<()> {
+    demo.scene("a server waits: socket, bind, listen; watch for its real address")?;
     let addr = demo
         .server("server", &["server", "--addr", "127.0.0.1:0"])?
         .to_string();
-    demo.scripted_client(
-        "client",
-        &["client", "--addr", &addr],
-        "hello\nhow are you?\nbye\n",
-    )?;
+
+    demo.scene("a client connects and types 3 lines: each is one read on the server, echoed back; `bye` ends it")?;
+    let lines = ["hello", "how are you?", "bye"];
+    for (n, line) in lines.iter().enumerate() {
+        // The echo comes after the server read the line (two pipes could swap them).
+        demo.after(
+            ("server", &format!("message {}: {line}", n + 1)),
+            ("client", &format!("echo: {line}")),
+        );
+    }
+    let script: String = lines.iter().map(|line| format!("{line}\n")).collect();
+    demo.scripted_client("client", &["client", "--addr", &addr], &script)?;
     demo.wait("client")?;
-    demo.expect("server", "left")?;
+    demo.expect("server", "left: said bye")?;
+
+    demo.scene("burst writes 3 messages at once: watch them arrive in ONE read (14 bytes), then split by line")?;
+    demo.after(
+        ("burst", "sending 3 messages"),
+        ("server", "read #1: 14 bytes"),
+    );
+    demo.after(("burst", "half-closed"), ("server", "end of stream"));
+    demo.after(("server", "end of stream"), ("burst", "echoed 14 bytes"));
     demo.scripted_client("burst", &["burst", "--addr", &addr], "one\ntwo\nthree\n")?;
     demo.wait("burst")?;
-    demo.expect("server", "message 3")?;
+    demo.expect("server", "message 3: three")?;
     Ok(())
 }

@@ -51,6 +51,7 @@ pub fn run(demo: &mut Demo) -> anyhow::Result<()> {
     std::fs::write(folder.path("root/big.bin"), &big)?;
     let root = text(&folder.path("root"));
 
+    demo.scene("a TFTP server serving one folder, on one UDP port")?;
     let addr = demo
         .server(
             "server",
@@ -65,12 +66,14 @@ pub fn run(demo: &mut Demo) -> anyhow::Result<()> {
         )?
         .to_string();
 
+    demo.scene("get: an RRQ, then DATA and ACK in lock step, from a new port (the transfer ID)")?;
     let got = text(&folder.path("local/hello.txt"));
     demo.client("get", &["get", "--addr", &addr, "hello.txt", &got])?;
     demo.wait("get")?;
     demo.expect("get", "got \"hello.txt\"")?;
     demo.expect("server", "RRQ \"hello.txt\"")?;
 
+    demo.scene("put: a WRQ, and the server ACKs each block (--tsize tells it the size first)")?;
     let notes = text(&folder.path("local/notes.txt"));
     demo.client(
         "put",
@@ -83,6 +86,7 @@ pub fn run(demo: &mut Demo) -> anyhow::Result<()> {
         "the uploaded notes.txt differs from the original"
     );
 
+    demo.scene("20% loss on both sides (--drop 0.2): watch the retransmissions repair it")?;
     // Loss on both sides: 20% of every datagram each one sends never leaves.
     let lossy = demo
         .server(
