@@ -8,7 +8,10 @@
 //! cargo xtask check-book            check the book's includes, links, images and commands
 //! cargo xtask figures [--check]     draw the book's SVG figures from traced runs of the lessons
 //! cargo xtask bench tftp [--quick]  lesson 06's speed on loopback, next to peer TFTP programs
+//! cargo xtask fuzz [TARGET ...]     fuzz the parsers with AFL++ (fuzz/), a bounded time each
 //! ```
+//!
+//! Every command answers `--help` (clap).
 //!
 //! A lesson can be named by number (`01`), package (`tcp-basic`) or folder (`01-tcp-basic`).
 

@@ -27,7 +27,7 @@ fn assert_help(args: &[&str], usage: &str) -> String {
 fn xtask_alone_and_xtask_help_list_every_command() {
     for args in [&[][..], &["--help"], &["-h"], &["help"]] {
         let text = assert_help(args, "[COMMAND]");
-        for command in ["list", "demo", "bench", "check-book", "figures"] {
+        for command in ["list", "demo", "bench", "check-book", "figures", "fuzz"] {
             assert!(
                 text.contains(&format!("\n  {command} ")),
                 "{args:?} lists no {command}:\n{text}"
@@ -59,6 +59,12 @@ fn check_book_figures_and_list_help() {
     let text = assert_help(&["figures", "--help"], "figures [OPTIONS]");
     assert!(text.contains("--check"), "{text}");
     assert_help(&["list", "--help"], "list");
+}
+
+#[test]
+fn fuzz_help() {
+    let text = assert_help(&["fuzz", "--help"], "fuzz [OPTIONS] [TARGET]...");
+    assert!(text.contains("--time <TIME>"), "{text}");
 }
 
 #[test]
