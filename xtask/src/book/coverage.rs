@@ -402,7 +402,7 @@ pub fn lesson_sources(root: &Path, package: &str) -> Vec<(String, String)> {
 }
 
 /// A lesson folder not (yet) in the LESSONS table, found by its package name.
-fn folder_of(root: &Path, package: &str) -> Option<String> {
+pub fn folder_of(root: &Path, package: &str) -> Option<String> {
     let wanted = format!("name = \"{package}\"");
     std::fs::read_dir(root.join("lessons"))
         .ok()?
