@@ -23,6 +23,33 @@ pub mod ready;
 pub mod testing;
 pub mod trace;
 
+/// Makes a closed stdout or stderr end the program quietly (exit code 0), as it ends
+/// `cat` or `grep`: `udp-echo server | head -1` prints one line and stops, with no panic.
+/// Call it first in `main`.
+///
+/// Why it is needed: Rust ignores SIGPIPE, so writing to a pipe whose reader has gone
+/// fails with "Broken pipe", and `println!` turns that failure into a panic. C programs
+/// are killed by SIGPIPE instead; restoring that needs `unsafe` (libc::signal), which the
+/// course forbids. This catches the panic's message instead, on every platform.
+pub fn quiet_when_output_closes() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        // std's words when `print!` or `eprint!` fail (library/std/src/io/stdio.rs).
+        if message.starts_with("failed printing to stdout")
+            || message.starts_with("failed printing to stderr")
+        {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
+}
+
 /// Ends a lesson's `main`: on error, prints the whole chain of causes on ONE line
 /// (`tcp-basic: cannot connect to 127.0.0.1:8888 ...: Connection refused`) and exits 1.
 ///

@@ -28,6 +28,7 @@ enum Role {
 }
 
 fn main() -> ExitCode {
+    shared::quiet_when_output_closes();
     let result = match Cli::parse().role {
         Role::Server(args) => server::run(args),
         Role::Client(args) => client::run(args),

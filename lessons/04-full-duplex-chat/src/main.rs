@@ -25,6 +25,7 @@ enum Role {
 }
 
 fn main() -> ExitCode {
+    shared::quiet_when_output_closes();
     let result = match Cli::parse().role {
         Role::Alice(args) => peer::run(peer::Side::Alice, args),
         Role::Bob(args) => peer::run(peer::Side::Bob, args),

@@ -28,6 +28,7 @@ enum Role {
 }
 
 fn main() -> ExitCode {
+    shared::quiet_when_output_closes();
     let result = match Cli::parse().role {
         Role::Listen(args) => listen::run(args),
         Role::Announce(args) => announce::run(args),

@@ -33,6 +33,7 @@ enum Role {
 }
 
 fn main() -> ExitCode {
+    shared::quiet_when_output_closes();
     let result = match Cli::parse().role {
         Role::Download(args) => download::run(args),
         Role::Server(args) => server::run(args),
