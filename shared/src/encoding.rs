@@ -29,10 +29,15 @@ pub fn display(bytes: &[u8]) -> String {
 }
 
 /// Appends `text` with its control characters escaped: a line from the network can
-/// never move the cursor, ring the bell or start a forged line of our log.
+/// never move the cursor, ring the bell or start a forged line of our log. Unicode's
+/// direction controls (U+202E turns the rest of a line around) are escaped too, so a name
+/// cannot make the text after it read backwards ("Trojan Source", CVE-2021-42574).
 fn push_escaped(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
+            '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+                out.push_str(&format!("\\u{{{:04x}}}", c as u32))
+            }
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\0' => out.push_str("\\0"),
@@ -361,6 +366,10 @@ mod tests {
         );
         assert_eq!(display(b"line\r\n"), "line\\r\\n");
         assert_eq!(display(b"\0\x07\t"), "\\0\\x07\t");
+        assert_eq!(
+            display("a\u{202e}b\u{2066}".as_bytes()),
+            "a\\u{202e}b\\u{2066}"
+        );
     }
 
     #[test]
