@@ -15,8 +15,8 @@
 //! Steps: check that `cargo afl` is there; `cargo afl build` in `fuzz/` (into
 //! `fuzz/target/`, whatever `CARGO_TARGET_DIR` says, so the binaries are where AFL is told
 //! they are); then for each target `cargo afl fuzz -V SECS -i seeds/T -o out/T
-//! target/debug/T`, one at a time (so it takes one core), its log in `out/T.log`; then a
-//! table of what each run did. A previous run's `out/T` is kept as `out/T.previous`.
+//! target/debug/T`, one at a time (so it takes one core); then a table of what each run
+//! did (AFL's own record is in `out/T/default/`: `fuzzer_stats`, `plot_data`, `queue/`). A previous run's `out/T` is kept as `out/T.previous`.
 //!
 //! A crash is an input in `fuzz/out/T/default/crashes/`. Replay one with
 //! `fuzz/target/debug/T < FILE` (the AFL binary runs one input from stdin when AFL is not
@@ -28,8 +28,11 @@
 
 use crate::cargo::workspace_root;
 use anyhow::{bail, Context as _};
+use std::collections::VecDeque;
+use std::io::{BufRead as _, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// The fuzz targets: binaries of `fuzz/Cargo.toml`, with their seeds in `fuzz/seeds/`.
@@ -48,6 +51,9 @@ pub const DEFAULT_TIME: &str = "10s";
 /// AFL runs a little longer than `-V` (start-up, calibration of the seeds); past this much
 /// more we stop it ourselves.
 const GRACE: Duration = Duration::from_secs(120);
+
+/// How many of AFL's last log lines are shown when it fails.
+const LOG_LINES: usize = 20;
 
 /// Fuzzes each of `targets` (all of [`TARGETS`] if empty) for `each`, one after the other.
 /// An error if cargo-afl is missing, a build or run fails, or any target found a crash.
@@ -186,11 +192,7 @@ fn fuzz_one(fuzz_dir: &Path, target: &str, each: Duration) -> anyhow::Result<Run
             .with_context(|| format!("cannot move {} aside", out.display()))?;
     }
     let secs = each.as_secs().to_string();
-    // AFL's plain log prints a line per test case: into a file, shown if AFL fails.
-    let log_path = fuzz_dir.join("out").join(format!("{target}.log"));
-    let log = std::fs::File::create(&log_path)
-        .with_context(|| format!("cannot create {}", log_path.display()))?;
-    println!("{target}: {secs}s (AFL's log: fuzz/out/{target}.log)");
+    println!("{target}: {secs}s");
     let mut child = cargo()
         .args(["afl", "fuzz", "-V", &secs, "-i"])
         .arg(Path::new("seeds").join(target))
@@ -207,10 +209,38 @@ fn fuzz_one(fuzz_dir: &Path, target: &str, each: Duration) -> anyhow::Result<Run
         .env("AFL_NO_AFFINITY", "1")
         // The seeds are tiny and fast: a short calibration is enough.
         .env("AFL_FAST_CAL", "1")
-        .stdout(log.try_clone()?)
-        .stderr(log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .context("cannot run cargo afl fuzz")?;
+    // Without its UI, AFL logs a line per test case (a megabyte a minute): keep the last
+    // few of stdout and stderr, to show if it fails.
+    let last_lines = Arc::new(Mutex::new(VecDeque::with_capacity(LOG_LINES)));
+    let readers: Vec<_> = [
+        child
+            .stdout
+            .take()
+            .map(|out| Box::new(out) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|err| Box::new(err) as Box<dyn Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|stream| {
+        let last_lines = Arc::clone(&last_lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let mut last = last_lines.lock().unwrap_or_else(PoisonError::into_inner);
+                if last.len() == LOG_LINES {
+                    last.pop_front();
+                }
+                last.push_back(line);
+            }
+        })
+    })
+    .collect();
     let deadline = Instant::now() + each + GRACE;
     let status = loop {
         if let Some(status) = child.try_wait()? {
@@ -226,10 +256,12 @@ fn fuzz_one(fuzz_dir: &Path, target: &str, each: Duration) -> anyhow::Result<Run
         }
         std::thread::sleep(Duration::from_millis(200));
     };
+    for reader in readers {
+        let _ = reader.join();
+    }
     if !status.success() {
-        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(15).collect();
-        for line in tail.iter().rev() {
+        let last_lines = last_lines.lock().unwrap_or_else(PoisonError::into_inner);
+        for line in last_lines.iter() {
             eprintln!("  {line}");
         }
         bail!("{target}: cargo afl fuzz failed ({status}); the end of its log is above");
