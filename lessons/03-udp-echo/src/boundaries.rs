@@ -20,12 +20,13 @@
 //! real network UDP does not promise that either.
 
 use anyhow::{bail, Context as _, Result};
-use shared::encoding::trim_newline;
+use shared::duration::show;
+use shared::encoding::{trim_newline, Encoding};
 use shared::{addr, trace::Tracer};
 use std::io::{BufRead as _, ErrorKind};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
-use udp_echo::{any_local_for, preview, DEFAULT_BUFFER};
+use udp_echo::{any_local_for, encode_line, preview, DEFAULT_BUFFER};
 
 /// Options of `udp-echo boundaries`.
 #[derive(clap::Args)]
@@ -34,9 +35,14 @@ pub struct Args {
     #[arg(long, default_value = addr::UDP_ECHO, value_parser = addr::parse)]
     addr: SocketAddr,
 
-    /// How long to wait for each echo, in milliseconds.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
-    timeout_ms: u64,
+    /// How long to wait for each echo, with a unit: 300ms, 2s, 1m.
+    #[arg(long, default_value = "1s", value_parser = udp_echo::parse_timeout)]
+    timeout: Duration,
+
+    /// The encoding of the text: each line is sent in it, and the echoes are shown in
+    /// it. utf-8, gbk or auto (shows UTF-8 where valid, else GBK; sends UTF-8).
+    #[arg(long, default_value = "utf-8", value_parser = Encoding::parse)]
+    encoding: Encoding,
 
     /// Print every datagram sent and received, in hex and ASCII.
     #[arg(long)]
@@ -46,12 +52,16 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let tracer = Tracer::new(args.trace);
     let server = args.addr;
+    let encoding = args.encoding;
 
-    // The messages: one per stdin line, all read before anything is sent.
+    // The messages: one per stdin line, all read before anything is sent, each turned
+    // into bytes in --encoding (a line it cannot carry stops us before anything is sent).
     let mut messages = Vec::new();
-    for line in std::io::stdin().lock().split(b'\n') {
+    for (number, line) in std::io::stdin().lock().split(b'\n').enumerate() {
         let line = line.context("cannot read stdin")?;
-        messages.push(trim_newline(&line).to_vec());
+        let message = encode_line(trim_newline(&line), encoding)
+            .map_err(|why| anyhow::anyhow!("line {}: {why}", number + 1))?;
+        messages.push(message);
     }
     if messages.is_empty() {
         bail!("no messages: give them on stdin, one per line, e.g. printf 'one\\ntwo\\n' | cargo run -p udp-echo -- boundaries");
@@ -77,7 +87,7 @@ pub fn run(args: Args) -> Result<()> {
             "sent #{}: {} bytes: {}",
             i + 1,
             message.len(),
-            preview(message)
+            preview(message, encoding)
         );
     }
     // ANCHOR_END: send_all
@@ -86,7 +96,7 @@ pub fn run(args: Args) -> Result<()> {
     // 3. recvfrom() once per datagram: each call returns exactly one, whole, however
     //    many are waiting, and however big our buffer is.
     socket
-        .set_read_timeout(Some(Duration::from_millis(args.timeout_ms)))
+        .set_read_timeout(Some(args.timeout))
         .context("cannot set the receive timeout")?;
     let mut buf = vec![0u8; DEFAULT_BUFFER];
     let mut received = 0;
@@ -95,10 +105,10 @@ pub fn run(args: Args) -> Result<()> {
             Ok(got) => got,
             Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 bail!(
-                    "only {received} of {} echoes came back within {} ms (is the server running? \
+                    "only {received} of {} echoes came back within {} (is the server running? \
                      start it with: cargo run -p udp-echo -- server)",
                     messages.len(),
-                    args.timeout_ms
+                    show(args.timeout)
                 );
             }
             Err(err) => return Err(err).with_context(|| format!("cannot receive from {server}")),
@@ -110,11 +120,11 @@ pub fn run(args: Args) -> Result<()> {
             continue;
         }
         received += 1;
-        println!("recv #{received}: {n} bytes: {}", preview(echo));
+        println!("recv #{received}: {n} bytes: {}", preview(echo, encoding));
         if !messages.iter().any(|m| m == echo) {
             bail!(
                 "recv #{received} is not one of the datagrams we sent: {}",
-                preview(echo)
+                preview(echo, encoding)
             );
         }
     }

@@ -3,7 +3,7 @@
 //! A UDP client connects to nothing: it sends each line as one datagram with `sendto()`,
 //! addressed to the server, and waits for a datagram to come back with `recvfrom()`.
 //! Nothing tells it whether its datagram arrived: UDP promises nothing. So it waits only
-//! so long (`--timeout-ms`), then sends again, a few times (`--retries`), and then reports
+//! so long (`--timeout`), then sends again, a few times (`--retries`), and then reports
 //! the message as lost and goes on with the next one.
 //!
 //! The client does not choose its port: it binds port 0 and the OS picks a free
@@ -15,6 +15,8 @@
 //! cargo run -p udp-echo -- client                        # terminal 2: type, Ctrl-D ends
 //! printf 'hello\nworld\n' | cargo run -p udp-echo -- client --trace
 //! cargo run -p udp-echo -- client --drop 0.5             # lose half our datagrams
+//! cargo run -p udp-echo -- client --encoding gbk          # send 你好 as GBK: c4 e3 ba c3
+//! cargo run -p udp-echo -- client --talk                  # to `server --talk`: a person answers
 //! ```
 //!
 //! Observe: stop the server and type a line: no error, only silence, then the retries and
@@ -22,17 +24,23 @@
 //! timeout, and sends again. With a server started as `server --drop 0.5`, it is the
 //! echo that gets lost, and the server sees the same line twice: a retry can duplicate.
 //!
+//! `--talk` is the other half of a half-duplex talk (`server --talk`, or the tutorials'
+//! UDP chat room): each line is sent once, and the answer is whatever the server sends
+//! back, typed by a person, so the client waits longer (5 minutes unless `--timeout`
+//! says otherwise) and never sends a line twice.
+//!
 //! Changed since lesson 02: no `connect()`, no handshake, no `\n` at the end of each
 //! message (the datagram itself is the message), and loss is now our problem.
 
 use anyhow::{bail, Context as _, Result};
-use shared::encoding::trim_newline;
+use shared::duration::show;
+use shared::encoding::{trim_newline, Encoding};
 use shared::loss::{self, Dropper, Sent};
 use shared::{addr, trace::Tracer};
 use std::io::{BufRead as _, ErrorKind};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
-use udp_echo::{any_local_for, classify, max_payload, preview, Reply, DEFAULT_BUFFER};
+use udp_echo::{any_local_for, classify, encode_line, max_payload, preview, Reply, DEFAULT_BUFFER};
 
 /// Options of `udp-echo client`.
 #[derive(clap::Args)]
@@ -41,13 +49,25 @@ pub struct Args {
     #[arg(long, default_value = addr::UDP_ECHO, value_parser = addr::parse)]
     addr: SocketAddr,
 
-    /// How long to wait for each echo, in milliseconds, before sending again.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
-    timeout_ms: u64,
+    /// How long to wait for each echo before sending again, with a unit: 300ms, 2s, 1m.
+    /// [default: 1s; with --talk, 5m]
+    #[arg(long, value_parser = udp_echo::parse_timeout)]
+    timeout: Option<Duration>,
 
     /// How many times to send a message again when its echo does not come.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=100))]
     retries: u32,
+
+    /// The encoding of the text: each typed line is sent in it, and what comes back is
+    /// shown in it. utf-8, gbk (the tutorials' Windows tools) or auto (shows UTF-8 where
+    /// valid, else GBK; sends UTF-8).
+    #[arg(long, default_value = "utf-8", value_parser = Encoding::parse)]
+    encoding: Encoding,
+
+    /// Half duplex, to `server --talk` or the tutorials' chat room: each line is sent once
+    /// and the answer is whatever the server sends back (a person types it).
+    #[arg(long, conflicts_with = "retries")]
+    talk: bool,
 
     /// Lose this share of our datagrams on purpose (0.0 to 1.0, or a percentage like 30%),
     /// to watch the timeouts and retries on loopback.
@@ -66,8 +86,13 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let tracer = Tracer::new(args.trace);
     let server = args.addr;
-    let timeout = Duration::from_millis(args.timeout_ms);
-    let tries = args.retries + 1;
+    let encoding = args.encoding;
+    // A person types the answer to a talk: wait longer, and never ask twice.
+    let (default_timeout, tries) = match args.talk {
+        true => (Duration::from_secs(5 * 60), 1),
+        false => (Duration::from_secs(1), args.retries + 1),
+    };
+    let timeout = args.timeout.unwrap_or(default_timeout);
     let mut dropper = Dropper::new(args.drop_rate, args.seed);
 
     // ANCHOR: bind
@@ -92,7 +117,7 @@ pub fn run(args: Args) -> Result<()> {
     }
 
     let mut buf = vec![0u8; DEFAULT_BUFFER];
-    let (mut total, mut lost) = (0, 0);
+    let (mut total, mut lost, mut unsent) = (0, 0, 0);
     let mut stdin = std::io::stdin().lock();
     let mut typed = Vec::new();
     loop {
@@ -102,7 +127,17 @@ pub fn run(args: Args) -> Result<()> {
             break; // end of input (Ctrl-D, or the end of a piped file)
         }
         // No `\n` on the wire: the datagram's own edges mark where the message ends.
-        let message = trim_newline(&typed);
+        // The text becomes bytes in the chosen encoding; a line it cannot carry is
+        // reported and skipped.
+        let message = match encode_line(trim_newline(&typed), encoding) {
+            Ok(bytes) => bytes,
+            Err(why) => {
+                unsent += 1;
+                eprintln!("udp-echo: line not sent: {why}");
+                continue;
+            }
+        };
+        let message = &message[..];
         total += 1;
 
         // ANCHOR: retry
@@ -117,28 +152,41 @@ pub fn run(args: Args) -> Result<()> {
                 Sent::Sent(_) => tracer.sent(server, message),
                 Sent::Dropped => println!(
                     "try {attempt}: dropped (simulated, --drop): {} never left",
-                    preview(message)
+                    preview(message, encoding)
                 ),
             }
 
             // 3. recvfrom(), waiting at most `timeout` for the echo.
-            if wait_for_echo(&socket, server, message, timeout, &mut buf, &tracer)? {
+            let wait = Wait {
+                server,
+                timeout,
+                encoding,
+                talk: args.talk,
+            };
+            if wait_for_echo(&socket, &wait, message, &mut buf, &tracer)? {
                 answered = true;
                 break;
             }
             if attempt < tries {
                 println!(
-                    "no echo within {} ms (try {attempt} of {tries}); sending again",
-                    args.timeout_ms
+                    "no echo within {} (try {attempt} of {tries}); sending again",
+                    show(timeout)
                 );
             }
         }
-        if !answered {
+        if !answered && args.talk {
+            lost += 1;
+            println!(
+                "no reply to {} within {}: nobody answered (is `server --talk` running at {server}?)",
+                preview(message, encoding),
+                show(timeout)
+            );
+        } else if !answered {
             lost += 1;
             println!(
                 "lost: no echo of {} after {tries} tries. UDP promises nothing: the datagram or \
                  its echo was lost, or nobody listens at {server}",
-                preview(message)
+                preview(message, encoding)
             );
         }
         // ANCHOR_END: retry
@@ -146,7 +194,8 @@ pub fn run(args: Args) -> Result<()> {
 
     // 4. close(): dropping the socket closes it. Nobody is told: there is no connection.
     drop(socket);
-    print!("{} of {total} messages echoed", total - lost);
+    let answered = if args.talk { "answered" } else { "echoed" };
+    print!("{} of {total} messages {answered}", total - lost);
     if dropper.is_active() {
         print!(
             ", {} of {} datagrams dropped (simulated)",
@@ -154,12 +203,20 @@ pub fn run(args: Args) -> Result<()> {
             dropper.decided()
         );
     }
+    if unsent > 0 {
+        print!(", lines not sent: {unsent} (--encoding {encoding} cannot carry them)");
+    }
     println!();
     if lost > 0 {
         bail!(
-            "{lost} of {total} messages got no echo from {server} (is the server running? \
-             start it with: cargo run -p udp-echo -- server)"
+            "{lost} of {total} messages got no {} from {server} (is the server running? \
+             start it with: cargo run -p udp-echo -- server{})",
+            if args.talk { "reply" } else { "echo" },
+            if args.talk { " --talk" } else { "" }
         );
+    }
+    if unsent > 0 {
+        bail!("lines not sent: {unsent} (--encoding {encoding} cannot carry them; each is named above)");
     }
     Ok(())
 }
@@ -177,18 +234,34 @@ fn send_failed(message: &[u8], server: SocketAddr) -> String {
     }
 }
 
+/// What [`wait_for_echo`] waits for, and how long.
+#[derive(Clone, Copy)]
+struct Wait {
+    server: SocketAddr,
+    timeout: Duration,
+    encoding: Encoding,
+    /// Any datagram from the server is the answer (a person typed it), not only the echo.
+    talk: bool,
+}
+
 // ANCHOR: wait
 /// Receives until the echo of `message` arrives (`true`) or `timeout` has passed
 /// (`false`). Datagrams that are not that echo are shown and ignored: an unconnected
 /// socket accepts datagrams from anyone, and a late echo of an earlier try may still come.
+/// With `--talk`, whatever the server sends is the answer.
 fn wait_for_echo(
     socket: &UdpSocket,
-    server: SocketAddr,
+    wait: &Wait,
     message: &[u8],
-    timeout: Duration,
     buf: &mut [u8],
     tracer: &Tracer,
 ) -> Result<bool> {
+    let Wait {
+        server,
+        timeout,
+        encoding,
+        talk,
+    } = *wait;
     let deadline = Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -205,26 +278,36 @@ fn wait_for_echo(
             Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 return Ok(false)
             }
+            // Windows (not Linux) reports an ICMP port unreachable to an unconnected
+            // socket too, as WSAECONNRESET: nobody listens at `server`. Like a timeout.
+            Err(err) if err.kind() == ErrorKind::ConnectionReset => {
+                println!("{server} says nobody listens there ({err})");
+                return Ok(false);
+            }
             Err(err) => return Err(err).with_context(|| format!("cannot receive from {server}")),
         };
         let reply = &buf[..n];
         tracer.received(from, reply);
+        if talk && from == server {
+            println!("reply: {}", preview(reply, encoding));
+            return Ok(true);
+        }
         match classify(message, server, reply, from) {
             Reply::Echo => {
-                println!("echo: {}", preview(reply));
+                println!("echo: {}", preview(reply, encoding));
                 return Ok(true);
             }
             Reply::CutShort => {
                 println!(
                     "echo cut short: {n} of {} bytes came back: {} (the server's buffer is smaller than our datagram)",
                     message.len(),
-                    preview(reply)
+                    preview(reply, encoding)
                 );
                 return Ok(true);
             }
             Reply::Other => println!(
                 "ignored {n} bytes from {from}: not the echo of this message: {}",
-                preview(reply)
+                preview(reply, encoding)
             ),
         }
     }

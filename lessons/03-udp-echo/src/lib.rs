@@ -1,8 +1,10 @@
 //! What the roles of lesson 03 agree on: how big a datagram can be, which local address
-//! a client binds, and how a client tells the echo of its message from anything else.
+//! a client binds, how a client tells the echo of its message from anything else, and how
+//! a datagram and the time it came are shown.
 
-use shared::encoding::display;
+use shared::encoding::Encoding;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 // ANCHOR: sizes
 /// The most bytes one UDP datagram can carry over IPv4: an IPv4 packet is at most 65,535
@@ -24,19 +26,62 @@ pub const DEFAULT_BUFFER: usize = 65_535;
 /// 65,507-byte datagram takes one line on screen.
 pub const SHOWN: usize = 64;
 
-/// A datagram as text for the screen: [`display`] of its first [`SHOWN`] bytes, and how
-/// many more there are.
-pub fn preview(bytes: &[u8]) -> String {
+/// A datagram as text for the screen: its first [`SHOWN`] bytes decoded as `encoding`
+/// (what cannot be decoded shown as `\xNN`), and how many more bytes there are.
+pub fn preview(bytes: &[u8], encoding: Encoding) -> String {
     match bytes.get(..SHOWN) {
         Some(shown) if bytes.len() > SHOWN => {
             format!(
                 "{} ... ({} more bytes)",
-                display(shown),
+                encoding.display(shown),
                 bytes.len() - SHOWN
             )
         }
-        _ => display(bytes),
+        _ => encoding.display(bytes),
     }
+}
+
+/// The bytes to send for one typed `line` (its line end already cut off). In UTF-8 the
+/// line goes as typed, byte for byte; for GBK it must be text first (what a Linux or macOS
+/// terminal types is UTF-8), then each character becomes its GBK bytes. The error says
+/// why this line cannot be sent; the caller reports it and goes on with the next line.
+pub fn encode_line(line: &[u8], encoding: Encoding) -> Result<Vec<u8>, String> {
+    match encoding {
+        Encoding::Utf8 | Encoding::Auto => Ok(line.to_vec()),
+        Encoding::Gbk => match std::str::from_utf8(line) {
+            Ok(text) => encoding.encode(text),
+            Err(_) => Err(format!(
+                "{} is not UTF-8 text, so it cannot be turned into GBK: type it in a UTF-8 \
+                 terminal, or send the bytes as they are with --encoding utf-8",
+                Encoding::Utf8.display(line)
+            )),
+        },
+    }
+}
+
+/// The longest `--timeout` we take: an hour is already more than anyone waits for a
+/// datagram, and a bound keeps `Instant::now() + timeout` far from overflowing.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Reads a `--timeout` (`300ms`, `2s`, `5m`, with [`shared::duration::parse`]): more than
+/// zero, since a zero wait could never see an answer, and at most [`MAX_TIMEOUT`].
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let time = shared::duration::parse(text)?;
+    if time.is_zero() {
+        return Err(format!("`{text}` is no time to wait: give at least 1ms"));
+    }
+    if time > MAX_TIMEOUT {
+        return Err(format!("`{text}` is longer than the most we wait, 1h"));
+    }
+    Ok(time)
+}
+
+/// The time of day of `when` as `HH:MM:SS`, in UTC. std knows no time zones (a program
+/// that shows local time asks the OS's time zone database, e.g. with the `jiff` or
+/// `chrono` crate), so callers say `UTC` next to it.
+pub fn clock(when: SystemTime) -> String {
+    let secs = when.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) % 86_400;
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
 /// The largest datagram that can be sent to `peer`, by its address family.
@@ -97,10 +142,77 @@ mod tests {
 
     #[test]
     fn long_datagrams_are_previewed() {
-        assert_eq!(preview(b"hi\xff"), "hi\\xff");
-        assert_eq!(preview(&[b'a'; SHOWN]), "a".repeat(SHOWN));
-        let long = preview(&[b'a'; SHOWN + 10]);
+        let utf8 = Encoding::Utf8;
+        assert_eq!(preview(b"hi\xff", utf8), "hi\\xff");
+        assert_eq!(preview(&[b'a'; SHOWN], utf8), "a".repeat(SHOWN));
+        let long = preview(&[b'a'; SHOWN + 10], utf8);
         assert_eq!(long, format!("{} ... (10 more bytes)", "a".repeat(SHOWN)));
+    }
+
+    /// `你好` in GBK is c4 e3 ba c3; the same bytes are not UTF-8.
+    const NI_HAO_GBK: &[u8] = b"\xc4\xe3\xba\xc3";
+
+    #[test]
+    fn gbk_datagrams_are_shown_as_text_only_when_asked() {
+        assert_eq!(preview(NI_HAO_GBK, Encoding::Gbk), "你好");
+        assert_eq!(preview(NI_HAO_GBK, Encoding::Auto), "你好");
+        assert_eq!(preview(NI_HAO_GBK, Encoding::Utf8), "\\xc4\\xe3\\xba\\xc3");
+        // UTF-8 `你好` (e4 bd a0 e5 a5 bd) read as GBK is mojibake, not an error:
+        // the wrong encoding gives wrong characters, and nothing says so.
+        let utf8 = "你好".as_bytes();
+        assert_eq!(preview(utf8, Encoding::Auto), "你好");
+        assert_ne!(preview(utf8, Encoding::Gbk), "你好");
+        // A GBK character cut in two by the preview's limit: the half is escaped.
+        let mut long = vec![b'a'; SHOWN - 1];
+        long.extend_from_slice(NI_HAO_GBK);
+        let shown = preview(&long, Encoding::Gbk);
+        assert!(shown.ends_with("a\\xc4 ... (3 more bytes)"), "{shown}");
+    }
+
+    #[test]
+    fn typed_lines_become_the_encodings_bytes() {
+        assert_eq!(
+            encode_line("你好".as_bytes(), Encoding::Gbk).unwrap(),
+            NI_HAO_GBK
+        );
+        assert_eq!(
+            encode_line("你好".as_bytes(), Encoding::Utf8).unwrap(),
+            "你好".as_bytes()
+        );
+        assert_eq!(encode_line(b"hi", Encoding::Gbk).unwrap(), b"hi");
+        // UTF-8 sends the bytes as typed, even when they are not text.
+        assert_eq!(encode_line(b"\xff", Encoding::Utf8).unwrap(), b"\xff");
+        // GBK has no emoji: the error names the character and what to do.
+        let err = encode_line("hi 😀".as_bytes(), Encoding::Gbk).unwrap_err();
+        assert!(err.contains("`😀` cannot be written in GBK"), "{err}");
+        assert!(err.contains("--encoding utf-8"), "{err}");
+        let err = encode_line(b"\xc4\xe3", Encoding::Gbk).unwrap_err();
+        assert!(err.starts_with("\\xc4\\xe3 is not UTF-8 text"), "{err}");
+        assert_eq!(err.lines().count(), 1);
+    }
+
+    #[test]
+    fn a_timeout_has_a_unit_and_is_neither_zero_nor_endless() {
+        assert_eq!(parse_timeout("300ms"), Ok(Duration::from_millis(300)));
+        assert_eq!(parse_timeout("1h"), Ok(MAX_TIMEOUT));
+        for (text, said) in [
+            ("300", "no unit"),
+            ("0s", "no time to wait"),
+            ("2h", "longer than the most we wait"),
+            ("99999999999999s", "longer than the most we wait"),
+            ("soon", "not a time"),
+        ] {
+            let err = parse_timeout(text).unwrap_err();
+            assert!(err.contains(said), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_clock_shows_utc_hours_minutes_seconds() {
+        let at = |secs| clock(UNIX_EPOCH + Duration::from_secs(secs));
+        assert_eq!(at(0), "00:00:00");
+        assert_eq!(at(3_600 + 2 * 60 + 3), "01:02:03");
+        assert_eq!(at(86_400 * 20_000 + 23 * 3_600 + 59 * 60 + 59), "23:59:59");
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! the whole datagram. That is why DNS and TFTP keep their datagrams near 512 bytes.
 
 use anyhow::{bail, Context as _, Result};
+use shared::duration::show;
 use shared::{addr, trace::Tracer};
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
@@ -31,9 +32,9 @@ pub struct Args {
     #[arg(long, default_value = addr::UDP_ECHO, value_parser = addr::parse)]
     addr: SocketAddr,
 
-    /// How long to wait for the echo, in milliseconds.
-    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
-    timeout_ms: u64,
+    /// How long to wait for the echo, with a unit: 300ms, 2s, 1m.
+    #[arg(long, default_value = "2s", value_parser = udp_echo::parse_timeout)]
+    timeout: Duration,
 
     /// Print every datagram sent and received, in hex and ASCII.
     #[arg(long)]
@@ -50,7 +51,7 @@ pub fn run(args: Args) -> Result<()> {
     let socket = UdpSocket::bind(any_local_for(server))
         .context("cannot bind a local UDP socket (port 0)")?;
     socket
-        .set_read_timeout(Some(Duration::from_millis(args.timeout_ms)))
+        .set_read_timeout(Some(args.timeout))
         .context("cannot set the receive timeout")?;
     let local = socket.local_addr().context("cannot read our own address")?;
     println!(
@@ -71,7 +72,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut buf = vec![0u8; DEFAULT_BUFFER];
     let (n, from) = socket.recv_from(&mut buf).map_err(|err| {
         let why = if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
-            format!("no echo within {} ms", args.timeout_ms)
+            format!("no echo within {}", show(args.timeout))
         } else {
             err.to_string()
         };

@@ -22,6 +22,8 @@
 //! ICMP message; then part 2 hears nothing either, and only a timeout helps.)
 
 use anyhow::{Context as _, Result};
+use shared::duration::show;
+use shared::encoding::Encoding;
 use shared::{addr, trace::Tracer};
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
@@ -35,9 +37,9 @@ pub struct Args {
     #[arg(long, default_value = addr::UDP_ECHO, value_parser = addr::parse)]
     addr: SocketAddr,
 
-    /// How long to wait for an answer or an error, in milliseconds.
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=600_000))]
-    timeout_ms: u64,
+    /// How long to wait for an answer or an error, with a unit: 300ms, 2s, 1m.
+    #[arg(long, default_value = "500ms", value_parser = udp_echo::parse_timeout)]
+    timeout: Duration,
 
     /// Print every datagram sent and received, in hex and ASCII.
     #[arg(long)]
@@ -50,7 +52,7 @@ const PROBE: &[u8] = b"anyone there?";
 pub fn run(args: Args) -> Result<()> {
     let tracer = Tracer::new(args.trace);
     let target = args.addr;
-    let timeout = Duration::from_millis(args.timeout_ms);
+    let timeout = args.timeout;
     let mut buf = vec![0u8; DEFAULT_BUFFER];
 
     // ANCHOR: unconnected
@@ -71,13 +73,13 @@ pub fn run(args: Args) -> Result<()> {
             println!(
                 "   recv_from: {from} answered {}: somebody listens there. Stop the server \
                  (Ctrl-C) and run me again to see what happens when nobody does",
-                preview(&buf[..n])
+                preview(&buf[..n], Encoding::Utf8)
             );
             return Ok(());
         }
         Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => println!(
-            "   recv_from: nothing within {} ms, and no error: an unconnected socket is not told why",
-            args.timeout_ms
+            "   recv_from: nothing within {}, and no error: an unconnected socket is not told why",
+            show(timeout)
         ),
         // Some systems (Windows) do report it here.
         Err(err) => println!("   recv_from: {err}"),
@@ -109,13 +111,13 @@ pub fn run(args: Args) -> Result<()> {
              reports it because the socket is connected"
         ),
         Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => println!(
-            "   recv: nothing within {} ms: no ICMP came back (a firewall may drop it); silence is all UDP promises",
-            args.timeout_ms
+            "   recv: nothing within {}: no ICMP came back (a firewall may drop it); silence is all UDP promises",
+            show(timeout)
         ),
         Err(err) => return Err(err).with_context(|| format!("talking to {target}")),
         Ok(n) => {
             tracer.received(target, &buf[..n]);
-            println!("   recv: {target} answered {}: somebody listens there after all", preview(&buf[..n]));
+            println!("   recv: {target} answered {}: somebody listens there after all", preview(&buf[..n], Encoding::Utf8));
         }
     }
     // ANCHOR_END: connected

@@ -21,20 +21,32 @@
 //! nc -u 127.0.0.1 8080                           # any UDP client works, netcat too
 //! cargo run -p udp-echo -- server --buffer 8     # a small buffer: long datagrams are cut
 //! cargo run -p udp-echo -- server --drop 0.5     # lose half the echoes: clients retry
+//! cargo run -p udp-echo -- server --encoding gbk # show GBK text (the tutorials' Windows tools)
+//! cargo run -p udp-echo -- server --talk         # half duplex: you type each answer
 //! ```
 //!
 //! Observe: every datagram is printed with its sender's address; start two clients and
 //! the server answers both, from one socket, without threads: there are no connections to
 //! wait on. Each client has its own port, picked by its OS.
 //!
+//! `--talk` turns the echo into a half-duplex talk (半双工), the tutorials' UDP "chat room"
+//! (聊天室): each datagram is shown with the time and its sender, then the server waits for
+//! the operator's next line on stdin and sends it to that sender. One side speaks at a
+//! time: while the operator types, new datagrams wait in the socket's receive buffer. When
+//! stdin ends (Ctrl-D, or the end of a piped script), there is nobody left to answer: the
+//! server says so at the next datagram and exits.
+//!
 //! Changed since lesson 02: no connections, so no thread per client and no `accept()`;
 //! no byte stream, so no framing: one datagram is one message.
 
 use anyhow::{Context as _, Result};
+use shared::encoding::{trim_newline, Encoding};
 use shared::loss::{self, Dropper, Sent};
-use shared::{addr, ready, trace::Tracer};
+use shared::{addr, hint, ready, trace::Tracer};
+use std::io::BufRead;
 use std::net::{SocketAddr, UdpSocket};
-use udp_echo::{preview, DEFAULT_BUFFER};
+use std::time::SystemTime;
+use udp_echo::{clock, encode_line, preview, DEFAULT_BUFFER};
 
 /// Options of `udp-echo server`.
 #[derive(clap::Args)]
@@ -58,6 +70,17 @@ pub struct Args {
     #[arg(long, default_value_t = loss::DEFAULT_SEED)]
     seed: u64,
 
+    /// How to show the text of each datagram: utf-8, gbk (Windows in China, NetAssist,
+    /// FeiQ) or auto (UTF-8 where valid, else GBK). The echo is the bytes received either
+    /// way; with --talk, the replies are sent in this encoding (auto: UTF-8).
+    #[arg(long, default_value = "utf-8", value_parser = Encoding::parse)]
+    encoding: Encoding,
+
+    /// Half duplex: show each datagram with the time and its sender, then send the next
+    /// line typed on stdin back to that sender, instead of the echo. Ends at end of input.
+    #[arg(long)]
+    talk: bool,
+
     /// Print every datagram received and sent, in hex and ASCII.
     #[arg(long)]
     trace: bool,
@@ -70,12 +93,8 @@ pub fn run(args: Args) -> Result<()> {
     // ANCHOR: bind
     // 1. socket() + bind(): std does both in UdpSocket::bind. That is all the setup a UDP
     //    server needs: no listen(), no accept(); datagrams can arrive from now on.
-    let socket = UdpSocket::bind(args.addr).with_context(|| {
-        format!(
-            "cannot bind {} (is another server using this port? pick another with --addr 127.0.0.1:0)",
-            args.addr
-        )
-    })?;
+    let socket =
+        UdpSocket::bind(args.addr).map_err(|err| hint::cannot_bind(args.addr, err, "--addr"))?;
     // ANCHOR_END: bind
 
     // The address we really got (port 0 becomes a real port): the readiness line.
@@ -88,6 +107,8 @@ pub fn run(args: Args) -> Result<()> {
             args.seed
         );
     }
+    let encoding = args.encoding;
+    let mut stdin = std::io::stdin().lock();
 
     // ANCHOR: receive
     // One byte more than --buffer: std's recv_from does not say when it cut a datagram
@@ -102,7 +123,10 @@ pub fn run(args: Args) -> Result<()> {
         let (n, peer) = match socket.recv_from(&mut buf) {
             Ok(received) => received,
             Err(err) => {
-                // Not fatal: report it and serve the next datagram.
+                // Not fatal: report it and serve the next datagram. On Windows two more
+                // things land here: a datagram longer than the buffer (WSAEMSGSIZE,
+                // where Linux cuts it silently), and an ICMP port unreachable that came
+                // back for an earlier echo (WSAECONNRESET, "connection reset").
                 println!("recv_from on {local} failed: {err}");
                 continue;
             }
@@ -110,10 +134,15 @@ pub fn run(args: Args) -> Result<()> {
         count += 1;
         let bytes = &buf[..n.min(buffer)];
         tracer.received(peer, bytes);
+        // With --talk, the time too: the operator answers people, at their own pace.
+        let time = match args.talk {
+            true => format!("{} UTC ", clock(SystemTime::now())),
+            false => String::new(),
+        };
         println!(
-            "#{count} from {peer}: {} bytes: {}",
+            "{time}#{count} from {peer}: {} bytes: {}",
             bytes.len(),
-            preview(bytes)
+            preview(bytes, encoding)
         );
         if n > buffer {
             // The kernel copied what fit and threw the rest of the datagram away: unlike
@@ -123,6 +152,33 @@ pub fn run(args: Args) -> Result<()> {
             );
         }
         // ANCHOR_END: receive
+
+        // ANCHOR: talk
+        // Half duplex: the answer is whatever the operator types next, not the echo. Until
+        // it is typed we do not call recvfrom(): datagrams that come meanwhile wait in the
+        // kernel's receive buffer, and each gets its turn.
+        if args.talk {
+            println!("#{count}: type the reply to {peer} (one line; Ctrl-D ends the talk)");
+            let Some(reply) = read_reply(&mut stdin, encoding)? else {
+                println!(
+                    "end of input: no reply to #{count}, and no one to type more: the talk is over"
+                );
+                return Ok(());
+            };
+            match dropper.send_to(&socket, &reply, peer) {
+                Ok(Sent::Sent(_)) => {
+                    tracer.sent(peer, &reply);
+                    let shown = preview(&reply, encoding);
+                    println!("#{count} reply to {peer}: {} bytes: {shown}", reply.len());
+                }
+                Ok(Sent::Dropped) => {
+                    println!("#{count} reply to {peer} dropped (simulated, --drop)")
+                }
+                Err(err) => println!("#{count} reply to {peer} failed: {err}"),
+            }
+            continue;
+        }
+        // ANCHOR_END: talk
 
         // ANCHOR: echo
         // 3. sendto(): exactly the bytes received, back to the address they came from.
@@ -134,5 +190,25 @@ pub fn run(args: Args) -> Result<()> {
             Err(err) => println!("#{count} echo to {peer} failed: {err}"),
         }
         // ANCHOR_END: echo
+    }
+}
+
+/// The operator's next line from stdin, as bytes in `encoding`; `None` at end of input. A
+/// line the encoding cannot carry is reported, and the operator types it again.
+fn read_reply(stdin: &mut impl BufRead, encoding: Encoding) -> Result<Option<Vec<u8>>> {
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if stdin
+            .read_until(b'\n', &mut line)
+            .context("cannot read stdin")?
+            == 0
+        {
+            return Ok(None);
+        }
+        match encode_line(trim_newline(&line), encoding) {
+            Ok(bytes) => return Ok(Some(bytes)),
+            Err(why) => println!("not sent: {why}; type the reply again"),
+        }
     }
 }

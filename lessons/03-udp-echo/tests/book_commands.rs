@@ -73,7 +73,7 @@ fn client_drop_loses_datagrams_and_retries_until_each_is_echoed() {
 fn server_drop_loses_echoes_and_the_client_sends_again() {
     let (mut server, addr) = start_server(&["--drop", "0.5"]);
     let ran = run_role(
-        &["client", "--addr", &addr.to_string(), "--timeout-ms", "500"],
+        &["client", "--addr", &addr.to_string(), "--timeout", "500ms"],
         "a\nb\n",
     );
     assert!(ran.ok, "{}", ran.error());

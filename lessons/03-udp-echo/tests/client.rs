@@ -43,16 +43,16 @@ fn the_client_retries_then_reports_the_loss_when_nobody_answers() {
         "client",
         "--addr",
         &addr,
-        "--timeout-ms",
-        "100",
+        "--timeout",
+        "100ms",
         "--retries",
         "2",
     ];
     let ran = run_role(&args, "hello\n");
     let lines = &ran.stdout;
     assert!(!ran.ok, "a lost message makes the client fail: {lines:#?}");
-    assert!(lines.contains(&"no echo within 100 ms (try 1 of 3); sending again".to_string()));
-    assert!(lines.contains(&"no echo within 100 ms (try 2 of 3); sending again".to_string()));
+    assert!(lines.contains(&"no echo within 100ms (try 1 of 3); sending again".to_string()));
+    assert!(lines.contains(&"no echo within 100ms (try 2 of 3); sending again".to_string()));
     assert!(
         lines
             .iter()
@@ -89,8 +89,8 @@ fn with_half_the_datagrams_dropped_the_retries_get_every_message_through() {
         "0.5",
         "--seed",
         "0",
-        "--timeout-ms",
-        "300",
+        "--timeout",
+        "300ms",
         "--retries",
         "5",
     ];
@@ -107,7 +107,7 @@ fn with_half_the_datagrams_dropped_the_retries_get_every_message_through() {
     assert!(!dropped.is_empty(), "seed 0 drops some: {lines:#?}");
     assert!(lines
         .iter()
-        .any(|l| l.starts_with("no echo within 300 ms (try 1 of 6)")));
+        .any(|l| l.starts_with("no echo within 300ms (try 1 of 6)")));
     let echoes: Vec<_> = lines.iter().filter(|l| l.starts_with("echo: ")).collect();
     assert_eq!(
         echoes,
@@ -144,8 +144,8 @@ fn lost_echoes_are_retried_and_the_server_sees_the_duplicate() {
         "client",
         "--addr",
         &addr,
-        "--timeout-ms",
-        "300",
+        "--timeout",
+        "300ms",
         "--retries",
         "5",
     ];
@@ -156,7 +156,7 @@ fn lost_echoes_are_retried_and_the_server_sees_the_duplicate() {
     server.expect_stdout("#2 echo to", WAIT).unwrap();
     let line = server.expect_stdout("#3 from", WAIT).unwrap();
     assert!(line.ends_with(": 1 bytes: b"), "{line}");
-    assert!(lines.contains(&"no echo within 300 ms (try 1 of 6); sending again".to_string()));
+    assert!(lines.contains(&"no echo within 300ms (try 1 of 6); sending again".to_string()));
 }
 
 #[test]
@@ -196,7 +196,7 @@ fn strangers_are_ignored() {
     let addr = fake.local_addr().unwrap().to_string();
     let mut client = shared::testing::Program::spawn(
         "client",
-        common::udp_echo(&["client", "--addr", &addr, "--timeout-ms", "5000"]),
+        common::udp_echo(&["client", "--addr", &addr, "--timeout", "5s"]),
     )
     .unwrap();
     client.send("ping\n").unwrap();
@@ -239,4 +239,111 @@ fn over_ipv6_too_when_the_machine_has_it() {
     assert!(ran.stdout.contains(&"echo: hello v6".to_string()));
     let line = server.expect_stdout("#1 from", WAIT).unwrap();
     assert!(line.starts_with("#1 from [::1]:"), "{line}");
+}
+
+#[test]
+fn with_encoding_gbk_lines_go_out_as_gbk_and_a_line_gbk_cannot_hold_is_skipped() {
+    let (mut server, addr) = start_server(&["--encoding", "gbk"]);
+    let addr = addr.to_string();
+    let ran = run_role(
+        &["client", "--addr", &addr, "--encoding", "gbk"],
+        "你好\nsmile 😀\nbye\n",
+    );
+    // The line with the emoji is an error for that line only: the next one still goes.
+    let echoes: Vec<_> = ran
+        .stdout
+        .iter()
+        .filter(|l| l.starts_with("echo: "))
+        .collect();
+    assert_eq!(echoes, ["echo: 你好", "echo: bye"], "{:#?}", ran.stdout);
+    let skipped: Vec<_> = ran
+        .stderr
+        .iter()
+        .filter(|l| l.contains("line not sent"))
+        .collect();
+    assert_eq!(
+        skipped,
+        ["udp-echo: line not sent: `😀` cannot be written in GBK: send it with --encoding utf-8"]
+    );
+    assert_eq!(
+        ran.stdout.last().unwrap(),
+        "2 of 2 messages echoed, lines not sent: 1 (--encoding gbk cannot carry them)"
+    );
+    assert!(!ran.ok, "a line not sent makes the run fail");
+    let error = ran.stderr.last().unwrap();
+    assert!(error.starts_with("udp-echo: lines not sent: 1"), "{error}");
+    // On the wire: the 4 GBK bytes of 你好.
+    let line = server.expect_stdout("#1 from", WAIT).unwrap();
+    assert!(line.ends_with(": 4 bytes: 你好"), "{line}");
+    let line = server.expect_stdout("#2 from", WAIT).unwrap();
+    assert!(line.ends_with(": 3 bytes: bye"), "{line}");
+}
+
+#[test]
+fn gbk_echoes_shown_without_the_encoding_are_escaped_bytes() {
+    // A GBK echo server, as a test socket: whatever comes, 你好 in GBK goes back.
+    let fake = test_socket(WAIT);
+    let addr = fake.local_addr().unwrap().to_string();
+    let mut client = shared::testing::Program::spawn(
+        "client",
+        common::udp_echo(&["client", "--addr", &addr, "--talk"]),
+    )
+    .unwrap();
+    client.send("hi\n").unwrap();
+    client.close_stdin();
+    let mut buf = [0u8; 64];
+    let (n, from) = fake.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"hi");
+    fake.send_to(b"\xc4\xe3\xba\xc3", from).unwrap();
+    let line = client.expect_stdout("reply: ", WAIT).unwrap();
+    assert_eq!(line, "reply: \\xc4\\xe3\\xba\\xc3");
+}
+
+#[test]
+fn talk_shows_whatever_the_server_answers_and_sends_each_line_once() {
+    // A person at the other end answers with their own words, after a while.
+    let fake = test_socket(WAIT);
+    let stranger = test_socket(WAIT);
+    let addr = fake.local_addr().unwrap().to_string();
+    let mut client = shared::testing::Program::spawn(
+        "client",
+        common::udp_echo(&["client", "--addr", &addr, "--talk", "--timeout", "5s"]),
+    )
+    .unwrap();
+    client.send("how are you?\n").unwrap();
+    client.close_stdin();
+    let mut buf = [0u8; 64];
+    let (n, from) = fake.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"how are you?");
+    // Not from the server: ignored, as always.
+    stranger.send_to(b"spam", from).unwrap();
+    client.expect_stdout("ignored 4 bytes from", WAIT).unwrap();
+    fake.send_to(b"fine, thanks", from).unwrap();
+    client.expect_stdout("reply: fine, thanks", WAIT).unwrap();
+    let rest = client.finish(WAIT).unwrap();
+    assert!(rest.status.success(), "{rest:#?}");
+    assert_eq!(rest.stdout.last().unwrap(), "1 of 1 messages answered");
+    // Sent once: no retry asked the person a second time.
+    fake.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    assert!(fake.recv_from(&mut buf).is_err());
+}
+
+#[test]
+fn talk_without_an_answer_says_nobody_answered() {
+    let silent = test_socket(WAIT);
+    let addr = silent.local_addr().unwrap().to_string();
+    let ran = run_role(
+        &["client", "--addr", &addr, "--talk", "--timeout", "100ms"],
+        "anyone?\n",
+    );
+    assert!(!ran.ok);
+    assert!(
+        ran.stdout.contains(&format!(
+            "no reply to anyone? within 100ms: nobody answered (is `server --talk` running at {addr}?)"
+        )),
+        "{:#?}",
+        ran.stdout
+    );
+    assert!(ran.error().contains("server --talk"), "{}", ran.error());
 }

@@ -39,7 +39,7 @@ fn boundaries_each_datagram_arrives_whole_and_apart() {
 fn boundaries_without_a_server_says_what_to_do() {
     let addr = dead_address().to_string();
     let ran = run_role(
-        &["boundaries", "--addr", &addr, "--timeout-ms", "100"],
+        &["boundaries", "--addr", &addr, "--timeout", "100ms"],
         "one\n",
     );
     assert!(!ran.ok);
@@ -94,11 +94,11 @@ fn max_size_notices_a_server_that_cuts() {
 #[test]
 fn refused_a_connected_socket_hears_connection_refused() {
     let addr = dead_address().to_string();
-    let ran = run_role(&["refused", "--addr", &addr, "--timeout-ms", "200"], "");
+    let ran = run_role(&["refused", "--addr", &addr, "--timeout", "200ms"], "");
     let lines = ran.stdout;
     assert!(ran.ok, "{lines:#?}");
     assert!(
-        lines.contains(&"   recv_from: nothing within 200 ms, and no error: an unconnected socket is not told why".to_string()),
+        lines.contains(&"   recv_from: nothing within 200ms, and no error: an unconnected socket is not told why".to_string()),
         "{lines:#?}"
     );
     let refused = lines

@@ -137,6 +137,16 @@ fn bad_options_are_refused_with_a_clear_error() {
         (&["server", "--drop", "lots"][..], "not a drop rate"),
         (&["server", "--buffer", "0"][..], "--buffer"),
         (&["server", "--addr", "127.0.0.1"][..], "has no port"),
+        (&["server", "--encoding", "latin1"][..], "not an encoding"),
+        (&["client", "--timeout", "300"][..], "has no unit"),
+        (&["client", "--timeout", "0s"][..], "no time to wait"),
+        (
+            &["client", "--talk", "--retries", "2"][..],
+            "cannot be used with",
+        ),
+        (&["boundaries", "--timeout-ms", "100"][..], "--timeout-ms"),
+        (&["max-size", "--timeout", "2"][..], "`2s`"),
+        (&["refused", "--timeout", "2h"][..], "longer than the most"),
     ] {
         let output = udp_echo(args).output().unwrap();
         assert!(!output.status.success(), "{args:?}");
@@ -154,7 +164,85 @@ fn a_port_in_use_is_a_one_line_error() {
     assert!(!status.success());
     let line = second.expect_stderr("udp-echo:", WAIT).unwrap();
     assert!(line.contains(&format!("cannot bind {addr}")), "{line}");
+    assert!(
+        line.contains(&format!("another program has port {}", addr.port())),
+        "{line}"
+    );
     assert!(line.contains("--addr 127.0.0.1:0"), "{line}");
+    assert!(!line.contains("below 1024"), "{line}");
+}
+
+/// The one error line of a server that cannot bind `addr` (run as `prefix...`).
+fn bind_error(prefix: &[&str], addr: &str) -> String {
+    let exe = env!("CARGO_BIN_EXE_udp-echo");
+    let mut command = std::process::Command::new(prefix.first().copied().unwrap_or(exe));
+    command
+        .args(prefix.iter().skip(1))
+        .args(if prefix.is_empty() {
+            vec!["server", "--addr", addr]
+        } else {
+            vec![exe, "server", "--addr", addr]
+        });
+    let mut server = Program::spawn("server", command).unwrap();
+    let status = server.wait_exit(WAIT).unwrap();
+    assert!(!status.success(), "{}", server.transcript());
+    let line = server.expect_stderr("udp-echo:", WAIT).unwrap();
+    assert_eq!(server.rest_of_stdout(WAIT), Vec::<String>::new());
+    line
+}
+
+#[test]
+fn a_port_below_1024_as_a_plain_user_gets_the_privilege_hint() {
+    // We may run as root, who may bind port 80: run the server as `nobody` instead.
+    let prefix: &[&str] = if shared::testing::find_on_path("setpriv").is_some() {
+        &[
+            "setpriv",
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+        ]
+    } else if shared::testing::find_on_path("runuser").is_some() {
+        &["runuser", "-u", "nobody", "--"]
+    } else {
+        let message = "neither setpriv nor runuser is installed (apt-get install util-linux)";
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
+        eprintln!("SKIPPED: {message}");
+        return;
+    };
+    // Some systems let everyone bind low ports (Docker sets this sysctl to 0).
+    let first_free = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start");
+    if first_free.is_ok_and(|text| text.trim().parse::<u16>().is_ok_and(|port| port <= 80)) {
+        eprintln!("SKIPPED: this machine lets every user bind port 80 (net.ipv4.ip_unprivileged_port_start)");
+        return;
+    }
+    let line = bind_error(prefix, "127.0.0.1:80");
+    assert!(
+        line.starts_with("udp-echo: cannot bind 127.0.0.1:80: "),
+        "{line}"
+    );
+    assert!(line.contains("Permission denied"), "{line}");
+    assert!(
+        line.contains("ports below 1024 need administrator rights: use a higher port, e.g. --addr 127.0.0.1:8080"),
+        "{line}"
+    );
+    assert!(!line.contains("another program"), "{line}");
+}
+
+#[test]
+fn an_address_that_is_not_ours_gets_the_not_our_address_hint() {
+    // 192.0.2.1 is TEST-NET-1 (RFC 5737): no machine has it. bind() fails with
+    // EADDRNOTAVAIL at once, and nothing is sent anywhere.
+    let line = bind_error(&[], "192.0.2.1:8080");
+    assert!(
+        line.starts_with("udp-echo: cannot bind 192.0.2.1:8080: "),
+        "{line}"
+    );
+    assert!(
+        line.contains("192.0.2.1 is not an address of this machine"),
+        "{line}"
+    );
+    assert!(!line.contains("another program"), "{line}");
+    assert_eq!(line.matches("192.0.2.1:8080").count(), 1, "{line}");
 }
 
 #[test]
@@ -197,4 +285,131 @@ fn a_closed_stdout_ends_the_server_quietly() {
         .unwrap();
     assert!(status.success(), "{status}: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// `你好` in GBK (the tutorials' `'你好'.encode('gbk')`): not UTF-8.
+const NI_HAO_GBK: &[u8] = b"\xc4\xe3\xba\xc3";
+
+#[test]
+fn with_encoding_gbk_the_server_shows_chinese_and_echoes_byte_for_byte() {
+    let (mut server, addr) = start_server(&["--encoding", "gbk"]);
+    let socket = test_socket(WAIT);
+    let me = socket.local_addr().unwrap();
+    assert_eq!(round_trip(&socket, addr, NI_HAO_GBK), NI_HAO_GBK);
+    // A lone lead byte is not GBK: shown escaped, still echoed.
+    assert_eq!(round_trip(&socket, addr, b"ok \xc4"), b"ok \xc4");
+    let line = server.expect_stdout("#1 from", WAIT).unwrap();
+    assert_eq!(line, format!("#1 from {me}: 4 bytes: 你好"));
+    let line = server.expect_stdout("#2 from", WAIT).unwrap();
+    assert_eq!(line, format!("#2 from {me}: 4 bytes: ok \\xc4"));
+}
+
+#[test]
+fn without_an_encoding_gbk_text_is_shown_as_its_bytes() {
+    // The default is UTF-8: the same four bytes are not UTF-8, so each is escaped.
+    let (mut server, addr) = start_server(&[]);
+    let socket = test_socket(WAIT);
+    assert_eq!(round_trip(&socket, addr, NI_HAO_GBK), NI_HAO_GBK);
+    let line = server.expect_stdout("#1 from", WAIT).unwrap();
+    assert!(line.ends_with(": 4 bytes: \\xc4\\xe3\\xba\\xc3"), "{line}");
+    // auto: valid UTF-8 as UTF-8, the rest as GBK.
+    let (mut auto, addr) = start_server(&["--encoding", "auto"]);
+    assert_eq!(round_trip(&socket, addr, NI_HAO_GBK), NI_HAO_GBK);
+    assert_eq!(
+        round_trip(&socket, addr, "你好".as_bytes()),
+        "你好".as_bytes()
+    );
+    assert!(auto
+        .expect_stdout("#1 from", WAIT)
+        .unwrap()
+        .ends_with(": 4 bytes: 你好"));
+    assert!(auto
+        .expect_stdout("#2 from", WAIT)
+        .unwrap()
+        .ends_with(": 6 bytes: 你好"));
+}
+
+/// The `HH:MM:SS UTC ` that starts each datagram's line in a talk.
+fn starts_with_a_utc_time(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    line.len() > 13
+        && line[8..].starts_with(" UTC #")
+        && [0, 1, 3, 4, 6, 7]
+            .iter()
+            .all(|&i| bytes[i].is_ascii_digit())
+        && bytes[2] == b':'
+        && bytes[5] == b':'
+}
+
+#[test]
+fn talk_answers_each_sender_with_the_next_typed_line() {
+    let (mut server, addr) = start_server(&["--talk"]);
+    let (alice, bob) = (test_socket(WAIT), test_socket(WAIT));
+    // The operator's lines, typed ahead (a script): one for each datagram, in turn.
+    server.send("hello alice\n\n").unwrap();
+    alice.send_to(b"hi, anyone?", addr).unwrap();
+    let mut buf = [0u8; 64];
+    let (n, from) = alice.recv_from(&mut buf).unwrap();
+    assert_eq!((&buf[..n], from), (&b"hello alice"[..], addr));
+    // An empty line is an empty datagram, sent to the next sender: bob.
+    bob.send_to(b"me", addr).unwrap();
+    let (n, from) = bob.recv_from(&mut buf).unwrap();
+    assert_eq!((n, from), (0, addr));
+
+    let line = server.expect_stdout("#1 from", WAIT).unwrap();
+    assert!(starts_with_a_utc_time(&line), "{line}");
+    let alice_addr = alice.local_addr().unwrap();
+    assert!(
+        line.ends_with(&format!("#1 from {alice_addr}: 11 bytes: hi, anyone?")),
+        "{line}"
+    );
+    let prompt = server.expect_stdout("#1: type the reply", WAIT).unwrap();
+    assert!(prompt.contains(&alice_addr.to_string()), "{prompt}");
+    let sent = server.expect_stdout("#1 reply to", WAIT).unwrap();
+    assert_eq!(
+        sent,
+        format!("#1 reply to {alice_addr}: 11 bytes: hello alice")
+    );
+    let bob_addr = bob.local_addr().unwrap();
+    let sent = server.expect_stdout("#2 reply to", WAIT).unwrap();
+    assert_eq!(sent, format!("#2 reply to {bob_addr}: 0 bytes: "));
+}
+
+#[test]
+fn talk_ends_at_the_end_of_input_at_the_next_datagram() {
+    let (mut server, addr) = start_server(&["--talk"]);
+    server.send("only one answer\n").unwrap();
+    server.close_stdin();
+    let socket = test_socket(WAIT);
+    assert_eq!(round_trip(&socket, addr, b"first"), b"only one answer");
+    // The script has run out: the second datagram is shown, gets no answer, and the
+    // server ends, with success.
+    socket.send_to(b"second", addr).unwrap();
+    let line = server
+        .expect_stdout("end of input: no reply to #2", WAIT)
+        .unwrap();
+    assert!(line.ends_with("the talk is over"), "{line}");
+    assert!(server.wait_exit(WAIT).unwrap().success());
+    assert!(server.transcript().contains(": 6 bytes: second"));
+    socket
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    assert!(socket.recv_from(&mut [0u8; 64]).is_err(), "no answer to #2");
+}
+
+#[test]
+fn talk_in_gbk_sends_the_typed_line_as_gbk_and_asks_again_for_what_gbk_cannot_hold() {
+    let (mut server, addr) = start_server(&["--talk", "--encoding", "gbk"]);
+    let socket = test_socket(WAIT);
+    server.send("smile 😀\n你好\n").unwrap();
+    assert_eq!(round_trip(&socket, addr, NI_HAO_GBK), NI_HAO_GBK);
+    let line = server.expect_stdout("not sent:", WAIT).unwrap();
+    assert_eq!(
+        line,
+        "not sent: `😀` cannot be written in GBK: send it with --encoding utf-8; type the reply again"
+    );
+    server
+        .expect_stdout("#1 reply to", WAIT)
+        .map(|l| assert!(l.ends_with(": 4 bytes: 你好"), "{l}"))
+        .unwrap();
 }

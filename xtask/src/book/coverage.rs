@@ -758,7 +758,7 @@ mod tests {
         let found = invocations(
             &[(
                 "t.rs".to_string(),
-                r#"a(&["client", "--addr", &x, "--drop", "0.3", "--timeout-ms", "300"]);
+                r#"a(&["client", "--addr", &x, "--drop", "0.3", "--timeout", "300ms"]);
                    a(&["server", "--addr", "127.0.0.1:0"]);
                    a(&["burst", "--addr", &x, "--trace"]);"#
                     .to_string(),
@@ -777,7 +777,7 @@ mod tests {
         assert!(covers(
             &found,
             "client",
-            &flags(&["--drop", "--timeout-ms"])
+            &flags(&["--drop", "--timeout"])
         ));
         // The same flags on another role do not count.
         assert!(!covers(&found, "client", &flags(&["--trace"])));

@@ -51,8 +51,8 @@ pub fn run(demo: &mut Demo) -> anyhow::Result<()> {
             &addr,
             "--drop",
             "0.3",
-            "--timeout-ms",
-            "300",
+            "--timeout",
+            "300ms",
         ],
         "a\nb\nc\nd\ne\n",
     )?;
