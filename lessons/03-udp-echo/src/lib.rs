@@ -41,6 +41,7 @@ pub fn preview(bytes: &[u8], encoding: Encoding) -> String {
     }
 }
 
+// ANCHOR: encode
 /// The bytes to send for one typed `line` (its line end already cut off). In UTF-8 the
 /// line goes as typed, byte for byte; for GBK it must be text first (what a Linux or macOS
 /// terminal types is UTF-8), then each character becomes its GBK bytes. The error says
@@ -58,6 +59,7 @@ pub fn encode_line(line: &[u8], encoding: Encoding) -> Result<Vec<u8>, String> {
         },
     }
 }
+// ANCHOR_END: encode
 
 /// The longest `--timeout` we take: an hour is already more than anyone waits for a
 /// datagram, and a bound keeps `Instant::now() + timeout` far from overflowing.
