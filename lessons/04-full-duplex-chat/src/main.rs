@@ -5,6 +5,7 @@
 mod peer;
 
 use clap::{Parser, Subcommand};
+use full_duplex_chat::Side;
 use std::process::ExitCode;
 
 /// Lesson 04: two peers chat over UDP, each typing and receiving at the same time (two
@@ -27,8 +28,8 @@ enum Role {
 fn main() -> ExitCode {
     shared::quiet_when_output_closes();
     let result = match Cli::parse().role {
-        Role::Alice(args) => peer::run(peer::Side::Alice, args),
-        Role::Bob(args) => peer::run(peer::Side::Bob, args),
+        Role::Alice(args) => peer::run(Side::Alice, args),
+        Role::Bob(args) => peer::run(Side::Bob, args),
     };
     shared::exit_code("full-duplex-chat", result)
 }

@@ -1,6 +1,6 @@
-//! The chat, run for real on loopback: two peers talking at once, quitting from either
-//! side, a missing peer, and a test socket that plays the peer to check the wire format,
-//! strangers and bad datagrams.
+//! The chat, run for real on loopback: two peers talking at once, quitting, a missing
+//! peer, and a test socket that plays the peer to check what travels (the typed line, as
+//! typed), encodings, strangers and a closed stdout.
 
 use shared::testing::{Output, Program, Stream};
 use std::net::{SocketAddr, UdpSocket};
@@ -48,7 +48,7 @@ fn free_ports() -> (SocketAddr, SocketAddr) {
 
 /// alice and bob on loopback, each bound to the port the other talks to, both ready.
 /// (Each must know the other's port before it starts, so the ports are picked first.)
-fn pair() -> (Program, Program) {
+fn pair() -> (Program, SocketAddr, Program, SocketAddr) {
     let mut last_error = None;
     for _ in 0..5 {
         let (a, b) = free_ports();
@@ -63,7 +63,7 @@ fn pair() -> (Program, Program) {
             last_error = Some(err);
             continue;
         }
-        return (alice, bob);
+        return (alice, a.parse().unwrap(), bob, b.parse().unwrap());
     }
     panic!("cannot start a pair: {last_error:?}");
 }
@@ -111,19 +111,27 @@ fn receive(socket: &UdpSocket) -> (Vec<u8>, SocketAddr) {
 }
 
 /// Full duplex: both type 200 lines, interleaved, so both send while both receive; on
-/// loopback every line arrives, in order.
+/// loopback every line arrives, in order, shown with its sender's address.
 #[test]
 fn both_directions_at_once_200_each_in_order() {
     const COUNT: usize = 200;
-    let (mut alice, mut bob) = pair();
+    let (mut alice, alice_addr, mut bob, bob_addr) = pair();
     for i in 0..COUNT {
         alice.send(&format!("a{i:03}\n")).unwrap();
         bob.send(&format!("b{i:03}\n")).unwrap();
     }
-    let from_bob: Vec<String> = (0..COUNT).map(|i| format!("bob: b{i:03}")).collect();
-    let from_alice: Vec<String> = (0..COUNT).map(|i| format!("alice: a{i:03}")).collect();
-    assert_eq!(lines_starting(&mut alice, "bob: ", COUNT), from_bob);
-    assert_eq!(lines_starting(&mut bob, "alice: ", COUNT), from_alice);
+    let from_bob: Vec<String> = (0..COUNT).map(|i| format!("{bob_addr}: b{i:03}")).collect();
+    let from_alice: Vec<String> = (0..COUNT)
+        .map(|i| format!("{alice_addr}: a{i:03}"))
+        .collect();
+    assert_eq!(
+        lines_starting(&mut alice, &format!("{bob_addr}: "), COUNT),
+        from_bob
+    );
+    assert_eq!(
+        lines_starting(&mut bob, &format!("{alice_addr}: "), COUNT),
+        from_alice
+    );
     alice.send("/quit\n").unwrap();
     bob.send("/quit\n").unwrap();
     exits_cleanly(&mut alice);
@@ -134,67 +142,66 @@ fn both_directions_at_once_200_each_in_order() {
 /// types nothing at all (her stdin open and silent), and she can answer afterwards.
 #[test]
 fn lines_arrive_while_the_other_side_types_nothing() {
-    let (mut alice, mut bob) = pair();
+    let (mut alice, alice_addr, mut bob, bob_addr) = pair();
     bob.send("one\ntwo\nthree\n").unwrap();
+    let from = format!("{bob_addr}: ");
     assert_eq!(
-        lines_starting(&mut alice, "bob: ", 3),
-        ["bob: one", "bob: two", "bob: three"]
+        lines_starting(&mut alice, &from, 3),
+        [from.clone() + "one", from.clone() + "two", from + "three"]
     );
     alice.send("hi bob\n").unwrap();
-    bob.expect_stdout("alice: hi bob", WAIT).unwrap();
+    bob.expect_stdout(&format!("{alice_addr}: hi bob"), WAIT)
+        .unwrap();
     alice.close_stdin();
     bob.close_stdin();
     exits_cleanly(&mut alice);
     exits_cleanly(&mut bob);
 }
 
-/// Either side may leave, by `/quit` or by end of input: it exits 0 with both of its
-/// threads ended; the other prints "NAME left", keeps running (a later line finds nobody
-/// there) and leaves cleanly in turn.
+/// Quitting is local: `/quit` or end of input ends that program (exit 0, both threads
+/// ended) and sends nothing at all; the peer's next line then finds nobody there.
 #[test]
-fn quit_from_either_side() {
-    for (quitter, how) in [
-        ("alice", "/quit"),
-        ("bob", "/quit"),
-        ("alice", "eof"),
-        ("bob", "eof"),
-    ] {
-        let (alice, bob) = pair();
-        let (mut leaving, mut staying) = if quitter == "alice" {
-            (alice, bob)
-        } else {
-            (bob, alice)
-        };
+fn quitting_is_local_and_sends_nothing() {
+    for how in ["/quit", "eof"] {
+        let (fake_bob, bob_addr) = test_socket();
+        let (mut alice, alice_addr) = start_ready("alice", bob_addr, &[]);
+        alice.send("bye for now\n").unwrap();
+        assert_eq!(receive(&fake_bob), (b"bye for now".to_vec(), alice_addr));
         if how == "eof" {
-            leaving.close_stdin();
+            alice.close_stdin();
         } else {
-            leaving.send("/quit\n").unwrap();
+            alice.send("/quit\n").unwrap();
         }
         let why = if how == "eof" {
             "end of input"
         } else {
             "/quit"
         };
-        leaving
+        alice
             .expect_stdout(
-                &format!("left the chat ({why}); the stdin and receive threads have both ended"),
+                &format!("left the chat ({why}); both threads have ended"),
                 WAIT,
             )
             .unwrap();
-        exits_cleanly(&mut leaving);
-
-        staying
-            .expect_stdout(&format!("{quitter} left"), WAIT)
-            .unwrap();
-        assert!(
-            staying.try_status().is_none(),
-            "the other side keeps running"
+        exits_cleanly(&mut alice);
+        // Loopback delivers at send(): whatever alice sent is queued by now.
+        fake_bob.set_nonblocking(true).unwrap();
+        let left = fake_bob.recv_from(&mut [0u8; 64]);
+        assert_eq!(
+            left.as_ref().map_err(std::io::Error::kind).err(),
+            Some(std::io::ErrorKind::WouldBlock),
+            "alice sent something as she left: {left:?}"
         );
-        staying.send("still there?\n").unwrap();
-        staying.expect_stdout("nobody at", WAIT).unwrap();
-        staying.close_stdin();
-        exits_cleanly(&mut staying);
     }
+
+    let (mut alice, _, mut bob, _) = pair();
+    alice.send("/quit\n").unwrap();
+    exits_cleanly(&mut alice);
+    assert!(bob.try_status().is_none(), "bob keeps running");
+    bob.send("still there?\n").unwrap();
+    bob.expect_stdout("nobody at", WAIT).unwrap();
+    bob.close_stdin();
+    exits_cleanly(&mut bob);
 }
 
 /// The receive thread is never left blocked in recv(): with no datagram arriving at all,
@@ -233,13 +240,16 @@ fn the_peer_missing_then_arriving() {
     );
     assert!(alice.try_status().is_none(), "alice keeps running");
 
-    let (nobody, alice_addr) = (nobody.to_string(), alice_addr.to_string());
-    let mut bob = start("bob", &["bob", "--bind", &nobody, "--peer", &alice_addr]);
+    let (bob_addr, alice_text) = (nobody.to_string(), alice_addr.to_string());
+    let mut bob = start("bob", &["bob", "--bind", &bob_addr, "--peer", &alice_text]);
     bob.wait_ready(WAIT).unwrap();
     alice.send("now?\n").unwrap();
-    bob.expect_stdout("alice: now?", WAIT).unwrap();
+    bob.expect_stdout(&format!("{alice_addr}: now?"), WAIT)
+        .unwrap();
     bob.send("yes!\n").unwrap();
-    alice.expect_stdout("bob: yes!", WAIT).unwrap();
+    alice
+        .expect_stdout(&format!("{nobody}: yes!"), WAIT)
+        .unwrap();
     alice.send("/quit\n").unwrap();
     bob.send("/quit\n").unwrap();
     exits_cleanly(&mut alice);
@@ -254,64 +264,85 @@ fn strangers_are_ignored() {
     let (fake_bob, bob_addr) = test_socket();
     let (stranger, _) = test_socket();
     let (mut alice, alice_addr) = start_ready("alice", bob_addr, &[]);
-    stranger.send_to(b"not even a message", alice_addr).unwrap();
+    stranger.send_to(b"mallory was here", alice_addr).unwrap();
     stranger.connect(alice_addr).unwrap();
-    stranger.send(b"MSG mallory psst").unwrap();
+    stranger.send(b"psst from mallory").unwrap();
     let err = stranger.recv(&mut [0u8; 64]).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
-    fake_bob.send_to(b"MSG bob hello", alice_addr).unwrap();
-    alice.expect_stdout("bob: hello", WAIT).unwrap();
+    fake_bob.send_to(b"hello", alice_addr).unwrap();
+    alice
+        .expect_stdout(&format!("{bob_addr}: hello"), WAIT)
+        .unwrap();
     alice.send("/quit\n").unwrap();
     exits_cleanly(&mut alice);
     let rest = alice.rest_of_stdout(WAIT);
     let everything = format!("{}\n{}", alice.transcript(), rest.join("\n"));
     assert!(!everything.contains("mallory"), "{everything}");
-    assert!(!everything.contains("not a chat message"), "{everything}");
 }
 
-/// The test plays bob with a raw socket: alice's datagrams are exactly `MSG NAME TEXT`
-/// and `BYE NAME`; bytes that are not UTF-8 are shown escaped; datagrams that are not
-/// chat messages are reported, and the chat goes on.
+/// The test plays bob with a raw socket: alice sends each line exactly as typed (no name,
+/// no line end, an empty line as an empty datagram); she shows any datagram with bob's
+/// address, bytes that are not UTF-8 and terminal controls escaped.
 #[test]
-fn wire_format_lossy_display_and_bad_datagrams() {
+fn plain_text_both_ways_and_bytes_shown_escaped() {
     let (fake_bob, bob_addr) = test_socket();
-    let (mut alice, alice_addr) = start_ready("alice", bob_addr, &["--name", "ada"]);
+    let (mut alice, alice_addr) = start_ready("alice", bob_addr, &[]);
 
-    alice.send("hi there\n").unwrap();
-    assert_eq!(
-        receive(&fake_bob),
-        (b"MSG ada hi there".to_vec(), alice_addr)
-    );
-
-    fake_bob
-        .send_to(b"MSG b\xffob caf\xe9 \x00", alice_addr)
+    alice
+        .send("hi there\r\n\n/quit is not at the start\n")
         .unwrap();
-    alice.expect_stdout("b\\xffob: caf\\xe9 \\0", WAIT).unwrap();
+    assert_eq!(receive(&fake_bob), (b"hi there".to_vec(), alice_addr));
+    assert_eq!(receive(&fake_bob).0, b"");
+    assert_eq!(receive(&fake_bob).0, b"/quit is not at the start");
 
-    let bad: [&[u8]; 4] = [b"", b"HELLO", b"MSG", &[0xff; 1000]];
-    for datagram in bad {
+    let cases: [(&[u8], &str); 4] = [
+        (b"plain", "plain"),
+        (b"caf\xe9 \x00", "caf\\xe9 \\0"),
+        (b"\x1b[2J\x1b]0;pwned\x07", "\\x1b[2J\\x1b]0;pwned\\x07"),
+        (b"", ""),
+    ];
+    for (datagram, _) in cases {
         fake_bob.send_to(datagram, alice_addr).unwrap();
     }
-    let reports = lines_starting(&mut alice, "(a datagram from", bad.len());
-    assert!(reports[0].contains("an empty datagram"), "{reports:?}");
-    assert!(
-        reports[1].contains("neither MSG nor BYE: HELLO)"),
-        "{reports:?}"
-    );
-    assert!(reports[2].contains("no sender name"), "{reports:?}");
-    assert!(
-        reports[3].ends_with("\\xff... (1000 bytes))"),
-        "{reports:?}"
-    );
-
-    fake_bob.send_to(b"MSG bob still fine", alice_addr).unwrap();
-    alice.expect_stdout("bob: still fine", WAIT).unwrap();
-    fake_bob.send_to(b"BYE bob", alice_addr).unwrap();
-    alice.expect_stdout("bob left", WAIT).unwrap();
-
+    let shown = lines_starting(&mut alice, &format!("{bob_addr}: "), cases.len());
+    for ((_, expected), line) in cases.iter().zip(&shown) {
+        assert_eq!(line, &format!("{bob_addr}: {expected}"));
+    }
     alice.send("/quit\n").unwrap();
-    assert_eq!(receive(&fake_bob).0, b"BYE ada");
     exits_cleanly(&mut alice);
+}
+
+/// `你好` in GBK, as the tutorials' `'你好'.encode('gbk')` sends it.
+const NI_HAO_GBK: &[u8] = b"\xc4\xe3\xba\xc3";
+
+/// With `--encoding gbk`, a typed line goes out in GBK and GBK comes in as text; what
+/// GBK cannot decode is escaped, never dropped. Without it, the same bytes are escaped.
+#[test]
+fn gbk_both_ways_with_encoding_gbk() {
+    let (fake_bob, bob_addr) = test_socket();
+    let (mut alice, alice_addr) = start_ready("alice", bob_addr, &["--encoding", "gbk"]);
+    alice.send("你好, bob\n").unwrap();
+    assert_eq!(receive(&fake_bob).0, [NI_HAO_GBK, b", bob"].concat());
+    fake_bob.send_to(NI_HAO_GBK, alice_addr).unwrap();
+    alice
+        .expect_stdout(&format!("{bob_addr}: 你好"), WAIT)
+        .unwrap();
+    fake_bob.send_to(b"\xc4\xe3\xff", alice_addr).unwrap();
+    alice
+        .expect_stdout(&format!("{bob_addr}: 你\\xff"), WAIT)
+        .unwrap();
+    // A character GBK cannot hold is not sent, and says so.
+    alice.send("😀\n").unwrap();
+    alice.expect_stderr("not sent", WAIT).unwrap();
+    alice.send("/quit\n").unwrap();
+    exits_cleanly(&mut alice);
+
+    let (mut utf8, utf8_addr) = start_ready("bob", bob_addr, &[]);
+    fake_bob.send_to(NI_HAO_GBK, utf8_addr).unwrap();
+    utf8.expect_stdout(&format!("{bob_addr}: \\xc4\\xe3\\xba\\xc3"), WAIT)
+        .unwrap();
+    utf8.close_stdin();
+    exits_cleanly(&mut utf8);
 }
 
 /// A line too long for one datagram is refused by the kernel; that is reported and the
@@ -323,9 +354,55 @@ fn a_line_too_long_for_a_datagram_is_reported_and_the_chat_goes_on() {
     alice.send(&format!("{}\n", "x".repeat(70_000))).unwrap();
     alice.expect_stderr("send() on", WAIT).unwrap();
     alice.send("short\n").unwrap();
-    assert_eq!(receive(&fake_bob).0, b"MSG alice short");
+    assert_eq!(receive(&fake_bob).0, b"short");
     alice.send("/quit\n").unwrap();
     exits_cleanly(&mut alice);
+}
+
+/// `alice | head -1`: once the reader of stdout has gone, the next line printed ends
+/// the program quietly (exit 0, no panic).
+#[test]
+fn a_closed_stdout_ends_the_peer_quietly() {
+    use std::io::{BufRead as _, BufReader, Read as _};
+    let (fake_bob, bob_addr) = test_socket();
+    fake_bob
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut child = Command::new(EXE)
+        .args(["alice", "--bind", "127.0.0.1:0", "--peer"])
+        .arg(bob_addr.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let alice = shared::ready::parse(&line).unwrap();
+    drop(stdout);
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        // Each datagram makes alice print a line; the first print after the close fails.
+        let _ = fake_bob.send_to(b"are you there?", alice);
+        let _ = fake_bob.recv_from(&mut [0u8; 16]); // nothing comes: a 100 ms pause
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "alice runs on with stdout closed"
+        );
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 /// Mistakes end the program with one clear line, not a panic.
@@ -347,6 +424,7 @@ fn bad_arguments_give_one_clear_line() {
     let (code, stderr) = run(&["bob", "--bind", &taken.to_string(), "--peer", "127.0.0.1:1"]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains(&format!("cannot bind {taken}")), "{stderr}");
+    assert!(stderr.contains("another program has port"), "{stderr}");
     assert!(stderr.contains("--bind 127.0.0.1:0"), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
 
@@ -354,9 +432,9 @@ fn bad_arguments_give_one_clear_line() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("both be IPv4 or both IPv6"), "{stderr}");
 
-    let (code, stderr) = run(&["alice", "--name", "ada lovelace"]);
+    let (code, stderr) = run(&["alice", "--encoding", "latin-1"]);
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("use one word"), "{stderr}");
+    assert!(stderr.contains("utf-8, gbk or auto"), "{stderr}");
 
     let (code, stderr) = run(&["bob", "--peer", "127.0.0.1"]);
     assert_eq!(code, Some(2), "{stderr}");
