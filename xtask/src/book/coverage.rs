@@ -774,11 +774,7 @@ mod tests {
         assert!(!covers(&found, "server", &flags(&["--trace"])));
         // A run with more flags than the book's command is another command.
         assert!(!covers(&found, "client", &flags(&["--drop"])));
-        assert!(covers(
-            &found,
-            "client",
-            &flags(&["--drop", "--timeout"])
-        ));
+        assert!(covers(&found, "client", &flags(&["--drop", "--timeout"])));
         // The same flags on another role do not count.
         assert!(!covers(&found, "client", &flags(&["--trace"])));
         assert!(!covers(&found, "get", &flags(&[])));
