@@ -1,18 +1,10 @@
-//! Bytes as text, and the two classic ways to find messages in a byte stream.
+//! Bytes as text: showing received bytes on a terminal ([`display`],
+//! [`Encoding::display`]), turning typed text into the bytes of an encoding
+//! ([`Encoding::encode`], [`Encoding::encode_typed`]), and [`trim_newline`].
 //!
-//! TCP delivers a stream of bytes, not messages: one `read` may return half a message, or
-//! three messages run together. A protocol on top of TCP must mark where each message ends.
-//! The two usual ways are here, as decoders that know nothing about sockets: you feed them
-//! whatever bytes a `read` returned and ask for complete frames.
-//!
-//! - [`LineDecoder`]: a message ends at `\n` (SMTP, HTTP/1 headers, Redis inline commands).
-//! - [`LengthDecoder`]: each message starts with its length as a big-endian `u32`
-//!   (many binary protocols; production code often uses `tokio_util::codec` for both).
-//!
-//! Both refuse a frame longer than a maximum, so a peer that never sends `\n` (or claims a
-//! 4 GiB frame) cannot make us buffer without end.
+//! Finding messages in a TCP byte stream (line and length framing) is the subject of
+//! lesson 01, so it lives there: `lessons/01-tcp-basic/src/framing.rs`.
 
-use byteorder::{BigEndian, ByteOrder};
 use std::fmt;
 
 /// Shows bytes as text for a terminal: valid UTF-8 as it is, every byte that is not
@@ -119,6 +111,23 @@ impl Encoding {
         }
     }
 
+    /// The bytes to send for a line typed on stdin (which a terminal gives as UTF-8):
+    /// UTF-8 (and `Auto`) sends it as typed, byte for byte; GBK re-encodes it. An error
+    /// says why a line cannot be sent in GBK (not UTF-8 text, or a character GBK lacks).
+    pub fn encode_typed(self, line: &[u8]) -> Result<Vec<u8>, String> {
+        match self {
+            Encoding::Utf8 | Encoding::Auto => Ok(line.to_vec()),
+            Encoding::Gbk => match std::str::from_utf8(line) {
+                Ok(text) => self.encode(text),
+                Err(_) => Err(format!(
+                    "{} is not UTF-8 text, so it cannot be turned into GBK: type it in a \
+                     UTF-8 terminal, or send the bytes as they are with --encoding utf-8",
+                    display(line)
+                )),
+            },
+        }
+    }
+
     /// Whether these bytes are what this encoding would send (for `Auto`: valid UTF-8).
     pub fn is_valid(self, bytes: &[u8]) -> bool {
         match self {
@@ -174,185 +183,9 @@ pub fn trim_newline(bytes: &[u8]) -> &[u8] {
     bytes.strip_suffix(b"\r").unwrap_or(bytes)
 }
 
-/// A frame was longer than the decoder's maximum. The connection is beyond repair: the
-/// rest of the stream cannot be framed, so the caller should say so and close it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameTooLong {
-    /// The largest frame the decoder accepts, in bytes.
-    pub max: usize,
-    /// How long the frame is (or, for a line that has not ended yet, already was).
-    pub len: usize,
-}
-
-impl fmt::Display for FrameTooLong {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "frame of {} bytes is longer than the limit of {} bytes",
-            self.len, self.max
-        )
-    }
-}
-
-impl std::error::Error for FrameTooLong {}
-
-/// Newline framing: collects bytes until a `\n` and hands out each line WITHOUT its
-/// line ending (`\n` or `\r\n`).
-///
-/// ```
-/// use shared::encoding::LineDecoder;
-/// let mut lines = LineDecoder::new(1024);
-/// lines.feed(b"hel");                  // half a line: nothing yet
-/// assert_eq!(lines.next_frame(), Ok(None));
-/// lines.feed(b"lo\nworld\n");          // the rest, and a whole second line
-/// assert_eq!(lines.next_frame(), Ok(Some(b"hello".to_vec())));
-/// assert_eq!(lines.next_frame(), Ok(Some(b"world".to_vec())));
-/// assert_eq!(lines.next_frame(), Ok(None));
-/// ```
-#[derive(Debug)]
-pub struct LineDecoder {
-    buf: Vec<u8>,
-    max: usize,
-    /// How much of `buf` is known to hold no `\n`, so each byte is searched once.
-    scanned: usize,
-}
-
-impl LineDecoder {
-    /// A decoder that refuses lines longer than `max` bytes (not counting the `\n`).
-    pub fn new(max: usize) -> Self {
-        LineDecoder {
-            buf: Vec::new(),
-            max,
-            scanned: 0,
-        }
-    }
-
-    /// Adds the bytes one `read` returned.
-    pub fn feed(&mut self, bytes: &[u8]) {
-        self.buf.extend_from_slice(bytes);
-    }
-
-    /// The next complete line, `Ok(None)` if more bytes are needed, or an error once the
-    /// line being collected has grown past the maximum (without waiting for its end).
-    pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, FrameTooLong> {
-        match self.buf[self.scanned..].iter().position(|&b| b == b'\n') {
-            Some(offset) => {
-                let end = self.scanned + offset;
-                self.scanned = 0;
-                let line: Vec<u8> = self.buf.drain(..=end).collect();
-                let line = trim_newline(&line).to_vec();
-                if line.len() > self.max {
-                    return Err(FrameTooLong {
-                        max: self.max,
-                        len: line.len(),
-                    });
-                }
-                Ok(Some(line))
-            }
-            None => {
-                self.scanned = self.buf.len();
-                // One more byte than `max` may be the `\r` of a `\r\n`: allow it.
-                if self.buf.len() > self.max + 1 {
-                    return Err(FrameTooLong {
-                        max: self.max,
-                        len: self.buf.len(),
-                    });
-                }
-                Ok(None)
-            }
-        }
-    }
-
-    /// Bytes received that do not yet make a whole line (what is lost if the peer
-    /// closes now).
-    pub fn pending(&self) -> &[u8] {
-        &self.buf
-    }
-}
-
-/// The size of the length prefix: a `u32` in network byte order (big-endian).
-pub const LENGTH_PREFIX: usize = 4;
-
-/// Length-prefixed framing, the sending side: a 4-byte big-endian length, then the bytes.
-///
-/// ```
-/// assert_eq!(shared::encoding::encode_length_prefixed(b"hi"), b"\0\0\0\x02hi");
-/// ```
-pub fn encode_length_prefixed(payload: &[u8]) -> Vec<u8> {
-    let len = u32::try_from(payload.len()).expect("a frame must be shorter than 4 GiB");
-    let mut frame = vec![0; LENGTH_PREFIX];
-    BigEndian::write_u32(&mut frame, len);
-    frame.extend_from_slice(payload);
-    frame
-}
-
-/// Length-prefixed framing, the receiving side: the counterpart of
-/// [`encode_length_prefixed`]. It checks the announced length against the maximum as soon
-/// as the 4 prefix bytes arrive, before buffering any of the body.
-///
-/// ```
-/// use shared::encoding::{encode_length_prefixed, LengthDecoder};
-/// let mut frames = LengthDecoder::new(1024);
-/// frames.feed(&encode_length_prefixed(b"one"));
-/// frames.feed(&encode_length_prefixed(b"two"));
-/// assert_eq!(frames.next_frame(), Ok(Some(b"one".to_vec())));
-/// assert_eq!(frames.next_frame(), Ok(Some(b"two".to_vec())));
-/// ```
-#[derive(Debug)]
-pub struct LengthDecoder {
-    buf: Vec<u8>,
-    max: usize,
-}
-
-impl LengthDecoder {
-    /// A decoder that refuses frames longer than `max` bytes.
-    pub fn new(max: usize) -> Self {
-        LengthDecoder {
-            buf: Vec::new(),
-            max,
-        }
-    }
-
-    /// Adds the bytes one `read` returned.
-    pub fn feed(&mut self, bytes: &[u8]) {
-        self.buf.extend_from_slice(bytes);
-    }
-
-    /// The next complete frame, `Ok(None)` if more bytes are needed, or an error if the
-    /// announced length is past the maximum.
-    pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, FrameTooLong> {
-        if self.buf.len() < LENGTH_PREFIX {
-            return Ok(None);
-        }
-        let len = BigEndian::read_u32(&self.buf[..LENGTH_PREFIX]) as usize;
-        if len > self.max {
-            return Err(FrameTooLong { max: self.max, len });
-        }
-        if self.buf.len() < LENGTH_PREFIX + len {
-            return Ok(None);
-        }
-        let frame = self.buf[LENGTH_PREFIX..LENGTH_PREFIX + len].to_vec();
-        self.buf.drain(..LENGTH_PREFIX + len);
-        Ok(Some(frame))
-    }
-
-    /// Bytes received that do not yet make a whole frame.
-    pub fn pending(&self) -> &[u8] {
-        &self.buf
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn drain_lines(decoder: &mut LineDecoder) -> Vec<String> {
-        let mut out = Vec::new();
-        while let Some(line) = decoder.next_frame().unwrap() {
-            out.push(String::from_utf8(line).unwrap());
-        }
-        out
-    }
 
     #[test]
     fn display_escapes_what_is_not_printable_utf8() {
@@ -451,114 +284,22 @@ mod tests {
     }
 
     #[test]
+    fn typed_lines_are_sent_as_typed_or_in_gbk() {
+        assert_eq!(Encoding::Utf8.encode_typed(b"a\xffb").unwrap(), b"a\xffb");
+        assert_eq!(
+            Encoding::Gbk.encode_typed("你好".as_bytes()).unwrap(),
+            b"\xc4\xe3\xba\xc3"
+        );
+        let err = Encoding::Gbk.encode_typed(b"a\xffb").unwrap_err();
+        assert!(err.starts_with("a\\xffb is not UTF-8 text"), "{err}");
+        assert!(Encoding::Gbk.encode_typed("😀".as_bytes()).is_err());
+    }
+
+    #[test]
     fn trim_newline_takes_one_line_ending() {
         assert_eq!(trim_newline(b"hi\r\n"), b"hi");
         assert_eq!(trim_newline(b"hi\n"), b"hi");
         assert_eq!(trim_newline(b"hi"), b"hi");
         assert_eq!(trim_newline(b"hi\n\n"), b"hi\n");
-    }
-
-    #[test]
-    fn lines_split_across_reads() {
-        let mut lines = LineDecoder::new(100);
-        for byte in b"Hello, world!\nsecond" {
-            lines.feed(&[*byte]);
-        }
-        assert_eq!(drain_lines(&mut lines), ["Hello, world!"]);
-        assert_eq!(lines.pending(), b"second");
-        lines.feed(b"\r\n");
-        assert_eq!(drain_lines(&mut lines), ["second"]);
-        assert!(lines.pending().is_empty());
-    }
-
-    #[test]
-    fn several_lines_in_one_read() {
-        let mut lines = LineDecoder::new(100);
-        lines.feed(b"one\ntwo\r\n\nthree\nfour");
-        assert_eq!(drain_lines(&mut lines), ["one", "two", "", "three"]);
-        assert_eq!(lines.pending(), b"four");
-    }
-
-    #[test]
-    fn a_line_past_the_limit_is_refused_before_it_ends() {
-        let mut lines = LineDecoder::new(8);
-        lines.feed(b"12345678\n");
-        assert_eq!(
-            drain_lines(&mut lines),
-            ["12345678"],
-            "exactly the limit is fine"
-        );
-        lines.feed(b"12345678\r\n");
-        assert_eq!(
-            drain_lines(&mut lines),
-            ["12345678"],
-            "\\r\\n does not count"
-        );
-        lines.feed(b"123456789");
-        assert_eq!(
-            lines.next_frame(),
-            Ok(None),
-            "one byte over may still be a \\r"
-        );
-        lines.feed(b"0");
-        let err = lines.next_frame().unwrap_err();
-        assert_eq!(err, FrameTooLong { max: 8, len: 10 });
-        assert!(err.to_string().contains("limit of 8 bytes"));
-
-        let mut lines = LineDecoder::new(8);
-        lines.feed(b"123456789\n");
-        assert!(lines.next_frame().is_err(), "a whole line that is too long");
-    }
-
-    #[test]
-    fn length_prefix_is_big_endian() {
-        assert_eq!(
-            encode_length_prefixed(&[7; 258])[..LENGTH_PREFIX],
-            [0, 0, 1, 2]
-        );
-        assert_eq!(encode_length_prefixed(b""), [0, 0, 0, 0]);
-    }
-
-    #[test]
-    fn length_frames_split_across_reads() {
-        let mut wire = encode_length_prefixed(b"first");
-        wire.extend(encode_length_prefixed(b""));
-        wire.extend(encode_length_prefixed(b"third one"));
-        let mut frames = LengthDecoder::new(64);
-        let mut got = Vec::new();
-        for byte in &wire {
-            frames.feed(&[*byte]);
-            while let Some(frame) = frames.next_frame().unwrap() {
-                got.push(frame);
-            }
-        }
-        assert_eq!(got, [b"first".to_vec(), vec![], b"third one".to_vec()]);
-        assert!(frames.pending().is_empty());
-    }
-
-    #[test]
-    fn several_length_frames_in_one_read() {
-        let mut wire = encode_length_prefixed(b"a");
-        wire.extend(encode_length_prefixed(b"bb"));
-        wire.extend(&encode_length_prefixed(b"ccc")[..5]);
-        let mut frames = LengthDecoder::new(64);
-        frames.feed(&wire);
-        assert_eq!(frames.next_frame(), Ok(Some(b"a".to_vec())));
-        assert_eq!(frames.next_frame(), Ok(Some(b"bb".to_vec())));
-        assert_eq!(frames.next_frame(), Ok(None));
-        assert_eq!(frames.pending(), b"\0\0\0\x03c");
-    }
-
-    #[test]
-    fn a_length_past_the_limit_is_refused_from_the_prefix_alone() {
-        let mut frames = LengthDecoder::new(16);
-        frames.feed(&[0xff, 0xff, 0xff, 0xff]);
-        assert_eq!(
-            frames.next_frame(),
-            Err(FrameTooLong {
-                max: 16,
-                len: u32::MAX as usize
-            })
-        );
     }
 }

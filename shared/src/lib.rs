@@ -7,12 +7,13 @@
 //!
 //! - [`addr`]: every lesson's default address in one table, and `IP:PORT` parsing with good errors;
 //! - [`ready`]: the `listening on IP:PORT` line every binding role prints first;
-//! - [`encoding`]: showing bytes as text, newline framing and length-prefixed framing;
+//! - [`encoding`]: text is bytes plus an encoding (UTF-8, GBK): showing and sending it;
 //! - [`trace`]: the hex + ASCII dump behind every `--trace` flag;
 //! - [`duration`]: times on the command line, always with a unit (`300ms`, `2s`, `1m`);
 //! - [`hint`]: one-line errors that say what to try (e.g. how to start the server);
 //! - [`loss`]: the `--drop RATE` loss simulator of the UDP lessons (03, 06);
-//! - [`testing`]: running a lesson's binary from its tests (and from xtask) without sleeps.
+//! - `testing` (feature `testing`, for tests and xtask only, never in a lesson's binary):
+//!   running a lesson's binary from its tests without sleeps.
 
 pub mod addr;
 pub mod duration;
@@ -20,6 +21,7 @@ pub mod encoding;
 pub mod hint;
 pub mod loss;
 pub mod ready;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod trace;
 

@@ -21,7 +21,7 @@
 //! And `burst --chunk 2` sends two bytes per write: one message, many reads.
 
 use anyhow::{bail, Context as _, Result};
-use shared::encoding::display;
+use shared::encoding::Encoding;
 use shared::{addr, hint, trace::Tracer};
 use std::io::{BufRead as _, Read as _, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -37,6 +37,10 @@ pub struct Args {
     /// How to mark where each message ends; use the same as the server's --framing.
     #[arg(long, value_enum, default_value_t = Framing::Line)]
     framing: Framing,
+
+    /// The text encoding of the messages and of the echo shown: utf-8, or gbk.
+    #[arg(long, default_value = "utf-8", value_parser = Encoding::parse)]
+    encoding: Encoding,
 
     /// Send the bytes in writes of at most this many bytes (with Nagle's algorithm off),
     /// instead of one write: watch one message arrive over several reads.
@@ -57,7 +61,11 @@ pub fn run(args: Args) -> Result<()> {
     let mut count = 0;
     for line in std::io::stdin().lock().split(b'\n') {
         let line = line.context("cannot read stdin")?;
-        wire.extend(args.framing.encode(line.trim_ascii_end()));
+        let text = args
+            .encoding
+            .encode_typed(line.trim_ascii_end())
+            .map_err(anyhow::Error::msg)?;
+        wire.extend(args.framing.encode(&text));
         count += 1;
     }
     if count == 0 {
@@ -107,7 +115,11 @@ pub fn run(args: Args) -> Result<()> {
         tracer.received(server, &buf[..n]);
         echo.extend_from_slice(&buf[..n]);
     }
-    println!("echoed {} bytes: {}", echo.len(), display(&echo));
+    println!(
+        "echoed {} bytes: {}",
+        echo.len(),
+        args.encoding.display(&echo)
+    );
     println!("server closed its side too (read returned 0)");
     // ANCHOR_END: half_close
     if echo != wire {

@@ -19,9 +19,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Role {
-    /// Listen, accept one client at a time, print what it sends and echo it back.
+    /// Listen, accept one client at a time, print what it sends and echo it back (or,
+    /// with --talk, send the reply you type).
     Server(server::Args),
-    /// Connect, send each line you type (or pipe in), print the echo; `q`, `bye` or `exit` quits.
+    /// Connect, send each line you type (or pipe in), print the reply; `bye` quits.
     Client(client::Args),
     /// Send several messages back to back, then half-close: watch them arrive as one read.
     Burst(burst::Args),

@@ -18,6 +18,7 @@
 //! cargo run -p tcp-basic -- client             # terminal 2: type lines, `bye` to quit
 //! cargo run -p tcp-basic -- burst              # three messages back to back: one read!
 //! nc 127.0.0.1 8888                            # any TCP client works, netcat too
+//! cargo run -p tcp-basic -- server --talk      # half duplex: you type each reply
 //! ```
 //!
 //! Observe: the server serves ONE client at a time. Start two clients: the second one
@@ -28,15 +29,22 @@
 //! reads none of the echo, for `--idle-timeout` (default 30s) is dropped, and the server
 //! moves on to the next one.
 //!
+//! `--talk` makes it a half-duplex talk (半双工), as in the tutorial where two people
+//! type in turn: after each message, the server's operator types the reply on stdin.
+//! `bye` from either side ends the talk, and the program. With `--framing none` it talks
+//! with the tutorial's client, which sends each line without a line end.
+//!
 //! This is the first lesson; the next one (02) serves many clients at once.
 
 use anyhow::{Context as _, Result};
-use shared::{addr, encoding::display, ready, trace::Tracer};
+use shared::encoding::{trim_newline, Encoding};
+use shared::{addr, hint, ready, trace::Tracer};
 use socket2::{Domain, Protocol, Socket, Type};
-use std::io::{self, ErrorKind, Read as _, Write as _};
+use std::io::{self, BufRead as _, ErrorKind, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
-use tcp_basic::{is_quit, Deframer, Framing};
+use tcp_basic::{is_quit, Deframer, Framing, MAX_MESSAGE};
 
 /// Options of `tcp-basic server`.
 #[derive(clap::Args)]
@@ -52,9 +60,21 @@ pub struct Args {
     backlog: i32,
 
     /// How to find messages in the byte stream: `line` (each ends with \n), `length`
-    /// (each starts with a 4-byte length) or `none` (every read is a "message": wrong!).
+    /// (each starts with a 4-byte length) or `none` (every read is a "message", as the
+    /// tutorials' programs assume: wrong as soon as two arrive in one read).
     #[arg(long, value_enum, default_value_t = Framing::Line)]
     framing: Framing,
+
+    /// Half duplex: instead of the echo, you type the reply to each message on stdin.
+    /// `bye` from either side ends the talk, and the program.
+    #[arg(long)]
+    talk: bool,
+
+    /// How to show the text of each message (and, with --talk, send your replies):
+    /// utf-8, or gbk (Windows in China, the tutorials' tools). The echo is the bytes
+    /// received either way.
+    #[arg(long, default_value = "utf-8", value_parser = Encoding::parse)]
+    encoding: Encoding,
 
     /// Drop a client that completes no message, or takes in none of our echo, for this
     /// long (e.g. `30s`, `500ms`): while we serve one, everyone else waits.
@@ -77,8 +97,24 @@ fn positive_time(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// What every conversation needs to know, from the command line.
+#[derive(Clone, Copy)]
+struct Settings {
+    framing: Framing,
+    idle_timeout: Duration,
+    talk: bool,
+    encoding: Encoding,
+    tracer: Tracer,
+}
+
 pub fn run(args: Args) -> Result<()> {
-    let tracer = Tracer::new(args.trace);
+    let settings = Settings {
+        framing: args.framing,
+        idle_timeout: args.idle_timeout,
+        talk: args.talk,
+        encoding: args.encoding,
+        tracer: Tracer::new(args.trace),
+    };
 
     // ANCHOR: setup
     // 1. socket(): a TCP endpoint (SOCK_STREAM) of the address's family, IPv4 or IPv6.
@@ -97,13 +133,11 @@ pub fn run(args: Args) -> Result<()> {
         .set_reuse_address(true)
         .context("cannot set SO_REUSEADDR")?;
 
-    // 2. bind(): claim the address. Fails if another program already listens there.
-    socket.bind(&args.addr.into()).with_context(|| {
-        format!(
-            "cannot bind {} (is another server using this port? pick another with --addr 127.0.0.1:0)",
-            args.addr
-        )
-    })?;
+    // 2. bind(): claim the address. Fails if another program already listens there (or
+    //    the port is below 1024 and we are not root, or the IP is not ours).
+    socket
+        .bind(&args.addr.into())
+        .map_err(|err| hint::cannot_bind(args.addr, err, "--addr"))?;
 
     // 3. listen(): from now on the kernel completes handshakes for us, and queues up to
     //    `backlog` connected clients until we accept() them.
@@ -134,26 +168,32 @@ pub fn run(args: Args) -> Result<()> {
         println!("{peer} connected");
 
         // One client at a time: the next accept() waits until this conversation ends.
-        match converse(stream, peer, args.framing, args.idle_timeout, &tracer) {
+        match converse(stream, peer, &settings) {
             Ok(why) => println!("{peer} left: {why}"),
             Err(err) => println!("{peer} left: {err:#}"),
+        }
+        if settings.talk {
+            // A talk is one conversation, as in the tutorial; then the program ends.
+            return Ok(());
         }
     }
     // ANCHOR_END: accept
 }
 
-/// Reads from one client until it quits or closes, echoing every byte, and prints each
-/// read and each message found in the stream. Returns why the conversation ended.
+/// Reads from one client until it quits or closes, echoing every byte (or, with
+/// `--talk`, answering each message with the operator's reply), and prints each read and
+/// each message found in the stream. Returns why the conversation ended.
 // ANCHOR: read_write
-fn converse(
-    mut stream: TcpStream,
-    peer: SocketAddr,
-    framing: Framing,
-    idle_timeout: Duration,
-    tracer: &Tracer,
-) -> Result<String> {
+fn converse(mut stream: TcpStream, peer: SocketAddr, settings: &Settings) -> Result<String> {
+    let Settings {
+        framing,
+        idle_timeout,
+        encoding,
+        tracer,
+        ..
+    } = *settings;
     let mut buf = [0u8; READ_BUFFER];
-    let mut deframer = Deframer::new(framing);
+    let mut deframer = Deframer::new(framing, MAX_MESSAGE);
     let (mut reads, mut messages) = (0, 0);
     // Everyone else waits while we serve this client, so it gets `idle_timeout` to
     // complete each message, and to take in our echo. A deadline, not a timeout per
@@ -181,7 +221,7 @@ fn converse(
             return Ok(format!(
                 "end of stream (read returned 0), {} bytes of an unfinished message lost: {}",
                 pending.len(),
-                display(pending)
+                encoding.display(pending)
             ));
         }
         let bytes = &buf[..n];
@@ -192,38 +232,105 @@ fn converse(
         // 6. write() (send): echo exactly the bytes we got. write_all loops, because one
         //    write() may also take fewer bytes than offered; ours also stops at the
         //    deadline, since a client that never reads would block this write forever
-        //    once its receive buffer and our send buffer are full.
-        match write_all_before(&mut stream, bytes, deadline) {
-            Ok(()) => {}
-            Err(err) if timed_out(&err) => {
-                return Ok(format!(
-                    "timed out: could not send the echo within {idle} (is it reading?)"
-                ))
+        //    once its receive buffer and our send buffer are full. (With --talk there is
+        //    no echo: the operator's reply is what we write, below.)
+        if !settings.talk {
+            match write_all_before(&mut stream, bytes, deadline) {
+                Ok(()) => {}
+                Err(err) if timed_out(&err) => {
+                    return Ok(format!(
+                        "timed out: could not send the echo within {idle} (is it reading?)"
+                    ))
+                }
+                Err(err) => return Err(err).with_context(|| format!("write to {peer} failed")),
             }
-            Err(err) => return Err(err).with_context(|| format!("write to {peer} failed")),
+            tracer.sent(peer, bytes);
         }
-        tracer.sent(peer, bytes);
 
         // ANCHOR_END: read_write
         // ANCHOR: messages
-        // Now find the messages in what has arrived so far.
-        let found = deframer
-            .messages(bytes)
-            .with_context(|| format!("{peer} broke the {framing:?} framing"))?;
-        for message in found {
+        // Now find the messages in what has arrived so far: none, one or several.
+        deframer.feed(bytes);
+        while let Some(message) = deframer
+            .next_message()
+            .with_context(|| format!("{peer} broke the {framing:?} framing"))?
+        {
             // A whole message: a new deadline for the next one.
             deadline = Instant::now() + idle_timeout;
             messages += 1;
-            println!("{peer} message {messages}: {}", display(&message));
+            println!("{peer} message {messages}: {}", encoding.display(&message));
             if is_quit(&message) {
                 // 7. close(): returning drops `stream`, which closes the socket; the
                 //    client's next read returns 0.
-                return Ok(format!("said {}", display(message.trim_ascii())));
-                // ANCHOR_END: messages
+                return Ok(format!("said {}", encoding.display(message.trim_ascii())));
+            }
+            // ANCHOR_END: messages
+            if settings.talk {
+                if let ControlFlow::Break(why) = reply(&mut stream, peer, messages, settings)? {
+                    return Ok(why);
+                }
+                // Our turn is over: the client has the whole timeout for its next message.
+                deadline = Instant::now() + idle_timeout;
             }
         }
     }
 }
+
+// ANCHOR: talk
+/// Half duplex, our turn: the operator types the reply to message `n` on stdin, and we
+/// send it. Breaks with the reason when the talk ends here: the operator said `bye`, or
+/// stdin ended (nobody is left to type).
+fn reply(
+    stream: &mut TcpStream,
+    peer: SocketAddr,
+    n: u64,
+    settings: &Settings,
+) -> Result<ControlFlow<String>> {
+    println!("{peer} waits: type reply {n} (one line; `bye` ends the talk)");
+    let Some(line) = operator_line(settings.encoding)? else {
+        return Ok(ControlFlow::Break(
+            "end of input: nobody is left to type a reply".into(),
+        ));
+    };
+    // The same write() as the echo, with the message framed as --framing says: with
+    // `none`, the bare line, as the tutorial's client expects. The operator may have
+    // taken minutes to type it: the deadline for sending it starts now.
+    let bytes = settings.framing.encode(&line);
+    let deadline = Instant::now() + settings.idle_timeout;
+    match write_all_before(stream, &bytes, deadline) {
+        Ok(()) => settings.tracer.sent(peer, &bytes),
+        Err(err) if timed_out(&err) => {
+            return Ok(ControlFlow::Break(
+                "timed out: could not send the reply (is it reading?)".into(),
+            ))
+        }
+        Err(err) => return Err(err).with_context(|| format!("write to {peer} failed")),
+    }
+    println!("{peer} reply {n}: {}", settings.encoding.display(&line));
+    if is_quit(&line) {
+        return Ok(ControlFlow::Break("we said bye".into()));
+    }
+    Ok(ControlFlow::Continue(()))
+}
+
+/// The operator's next line from stdin, without its line end, as bytes in `encoding`;
+/// `None` at the end of input. A line the encoding cannot carry is reported, and the
+/// operator types it again.
+fn operator_line(encoding: Encoding) -> Result<Option<Vec<u8>>> {
+    let mut typed = Vec::new();
+    loop {
+        typed.clear();
+        let read = std::io::stdin().lock().read_until(b'\n', &mut typed);
+        if read.context("cannot read stdin")? == 0 {
+            return Ok(None);
+        }
+        match encoding.encode_typed(trim_newline(&typed)) {
+            Ok(bytes) => return Ok(Some(bytes)),
+            Err(why) => println!("not sent: {why}; type the reply again"),
+        }
+    }
+}
+// ANCHOR_END: talk
 
 // ANCHOR: deadline
 /// read(), waiting no later than `deadline`: the socket's read timeout (SO_RCVTIMEO) is

@@ -37,26 +37,31 @@ fn client_and_server_talk_and_bye_ends_the_conversation() {
     );
     assert!(client.status.success(), "{client:?}");
     assert!(client.said(&format!("connected to {addr} from 127.0.0.1:")));
-    let echoes: Vec<&String> = client
+    let replies: Vec<&String> = client
         .stdout
         .iter()
-        .filter(|l| l.starts_with("echo: "))
+        .filter(|l| l.starts_with("reply: "))
         .collect();
-    assert_eq!(echoes, ["echo: hello", "echo: how are you?", "echo: bye"]);
+    assert_eq!(
+        replies,
+        ["reply: hello", "reply: how are you?", "reply: bye"]
+    );
     server.expect_stdout("message 1: hello", WAIT).unwrap();
     server
         .expect_stdout("message 2: how are you?", WAIT)
         .unwrap();
     server.expect_stdout("left: said bye", WAIT).unwrap();
 
-    // `q` and `exit` end it too, and the server serves the next client.
-    for word in ["q", "exit"] {
-        let client = run(&["client", "--addr", &addr], &format!("{word}\n"));
-        assert!(client.status.success(), "{client:?}");
-        server
-            .expect_stdout(&format!("left: said {word}"), WAIT)
-            .unwrap();
-    }
+    // `q` and `exit` (other lessons' quit words) are plain messages here; the server
+    // then serves the next client.
+    let client = run(&["client", "--addr", &addr], "q\nexit\n bye \n");
+    assert!(client.status.success(), "{client:?}");
+    assert!(
+        client.said("reply: q") && client.said("reply: exit"),
+        "{client:?}"
+    );
+    server.expect_stdout("message 2: exit", WAIT).unwrap();
+    server.expect_stdout("left: said bye", WAIT).unwrap();
 }
 
 #[test]
@@ -324,7 +329,7 @@ fn ipv6_works_too() {
     assert!(addr.is_ipv6());
     let client = run(&["client", "--addr", &addr.to_string()], "over IPv6\nq\n");
     assert!(client.status.success(), "{client:?}");
-    assert!(client.said("echo: over IPv6"));
+    assert!(client.said("reply: over IPv6"));
     server.expect_stdout("[::1]:", WAIT).unwrap();
 }
 
@@ -341,7 +346,7 @@ fn a_server_on_the_ipv6_wildcard_takes_ipv6_and_ipv4_clients() {
     ] {
         let client = run(&["client", "--addr", &client_addr], "both\nq\n");
         assert!(client.status.success(), "{client_addr}: {client:?}");
-        assert!(client.said("echo: both"));
+        assert!(client.said("reply: both"));
     }
 }
 
@@ -370,10 +375,14 @@ fn a_busy_port_and_a_bad_address_are_clear_errors_not_panics() {
     let (_server, addr) = server("127.0.0.1:0", &[]);
     let second = run(&["server", "--addr", &addr.to_string()], "");
     assert_eq!(second.status.code(), Some(1));
-    assert!(second
-        .stderr
-        .join("\n")
-        .contains(&format!("cannot bind {addr}")));
+    assert_eq!(second.stderr.len(), 1, "one line: {:?}", second.stderr);
+    let error = &second.stderr[0];
+    assert!(
+        error.starts_with(&format!("tcp-basic: cannot bind {addr}: "))
+            && error.contains(&format!("another program has port {}", addr.port()))
+            && error.contains("--addr 127.0.0.1:0"),
+        "{error}"
+    );
 
     let bad = run(&["client", "--addr", "127.0.0.1"], "");
     assert_eq!(bad.status.code(), Some(2), "clap refuses it");
@@ -424,4 +433,119 @@ fn netcat_is_a_client_too() {
         .expect_stdout("message 1: hello from nc", WAIT)
         .unwrap();
     server.expect_stdout("left: said bye", WAIT).unwrap();
+}
+
+/// `--framing none` on both sides, the tutorials' way: the client sends each line with
+/// no line end, and each read is one message (which works while the messages come one
+/// at a time, as they do here: the client waits for each reply).
+#[test]
+fn client_and_server_with_framing_none_send_bare_lines() {
+    let (mut server, addr) = server("127.0.0.1:0", &["--framing", "none"]);
+    let client = run(
+        &[
+            "client",
+            "--addr",
+            &addr.to_string(),
+            "--framing",
+            "none",
+            "--trace",
+        ],
+        "hello\nbye\n",
+    );
+    assert!(client.status.success(), "{client:?}");
+    assert!(client.said("reply: hello") && client.said("reply: bye"));
+    let stderr = client.stderr.join("\n");
+    assert!(stderr.contains(&format!("--> {addr}  5 bytes")), "{stderr}");
+    assert!(!stderr.contains("0a "), "no line end was sent: {stderr}");
+    server.expect_stdout("message 1: hello", WAIT).unwrap();
+    server.expect_stdout("left: said bye", WAIT).unwrap();
+}
+
+/// GBK byte fixtures: 你好 is c4 e3 ba c3 in GBK. The server shows it as text with
+/// `--encoding gbk` and echoes the bytes unchanged; a byte that is not GBK is shown
+/// escaped; the client sends what is typed as GBK.
+#[test]
+fn gbk_text_is_shown_as_text_and_echoed_byte_for_byte() {
+    let (mut server, addr) = server("127.0.0.1:0", &["--encoding", "gbk"]);
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let sent = b"\xc4\xe3\xba\xc3\n\xff!\n";
+    stream.write_all(sent).unwrap();
+    let mut got = vec![0; sent.len()];
+    stream.read_exact(&mut got).unwrap();
+    assert_eq!(&got, sent);
+    server.expect_stdout("message 1: 你好", WAIT).unwrap();
+    let line = server.expect_stdout("message 2:", WAIT).unwrap();
+    assert!(line.ends_with(r"message 2: \xff!"), "{line}");
+    drop(stream);
+
+    let args = ["client", "--addr", &addr.to_string(), "--encoding", "gbk"];
+    let client = run(&[&args[..], &["--trace"]].concat(), "你好\nbye\n");
+    assert!(client.status.success(), "{client:?}");
+    assert!(client.said("reply: 你好"), "{client:?}");
+    assert!(
+        client.stderr.join("\n").contains("0000  c4 e3 ba c3 0a"),
+        "{client:?}"
+    );
+    server.expect_stdout("message 1: 你好", WAIT).unwrap();
+    // A character GBK does not have is refused before it is sent.
+    let client = run(&args, "😀\nbye\n");
+    assert!(
+        client.said("not sent: `😀` cannot be written in GBK"),
+        "{client:?}"
+    );
+}
+
+#[test]
+fn burst_sends_gbk_too() {
+    let (mut server, addr) = server("127.0.0.1:0", &["--encoding", "gbk"]);
+    let args = ["burst", "--addr", &addr.to_string(), "--encoding", "gbk"];
+    let burst = run(&args, "你好\n");
+    assert!(burst.status.success(), "{burst:?}");
+    assert!(burst.said("echoed 5 bytes: 你好\\n"), "{burst:?}");
+    server.expect_stdout("message 1: 你好", WAIT).unwrap();
+}
+
+/// `tcp-basic server | head -1`: once the reader of our stdout has gone, the next line
+/// the server prints (a client connects) ends it quietly, with exit code 0.
+#[test]
+fn a_closed_stdout_ends_the_server_quietly() {
+    use std::io::{BufRead as _, BufReader};
+    let mut child = tcp_basic(&["server", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let addr = shared::ready::parse(&line).unwrap();
+    drop(stdout);
+    // Each connection makes the server print; the first print after the close fails and
+    // must end the program. Bounded: WAIT at most, a connection per 100 ms.
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Ok(mut client) = TcpStream::connect(addr) {
+            client
+                .set_read_timeout(Some(Duration::from_millis(100)))
+                .unwrap();
+            let _ = client.write_all(b"hello\n");
+            let _ = client.read(&mut [0u8; 16]); // the echo, the close, or 100 ms
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server runs on with stdout closed"
+        );
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

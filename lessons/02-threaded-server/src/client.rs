@@ -1,7 +1,8 @@
 //! # Lesson 02: the client
 //!
-//! The same socket calls as lesson 01's client, for a line protocol: read the server's
-//! greeting, then for each line you type, send it and read one answer line.
+//! The same socket calls as lesson 01's client, for the greeting protocol: read the
+//! server's greeting, then for each line you type, send it and read one answer. `exit`
+//! ends the conversation (the tutorial's quit word).
 //!
 //! ```text
 //! cargo run -p threaded-server -- server       # terminal 1
@@ -11,12 +12,17 @@
 //!
 //! Observe: start several clients at once; each is greeted at once and gets its own
 //! answers. Against `server --workers 1`, the second client waits for its `Welcome!`.
+//!
+//! `--framing none` sends each name without a line end and takes each read as one
+//! answer, as the tutorial's programs do: then this client talks with the tutorial's
+//! server, which sends `Welcome!` and `Hello, X!` with no line end.
 
 use anyhow::{bail, Context as _, Result};
-use shared::encoding::{display, trim_newline, LineDecoder};
+use shared::encoding::{trim_newline, Encoding};
 use shared::{addr, hint, trace::Tracer};
 use std::io::{BufRead as _, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
+use tcp_basic::{Deframer, Framing};
 use threaded_server::{EXIT, MAX_LINE};
 
 /// Options of `threaded-server client`.
@@ -26,6 +32,17 @@ pub struct Args {
     #[arg(long, default_value = addr::THREADED_SERVER, value_parser = addr::parse)]
     addr: SocketAddr,
 
+    /// How messages end: `line` (with \n), `length` (a 4-byte length first) or `none`
+    /// (each read is one message, sent with no line end: the tutorial's programs). Use
+    /// the same as the server.
+    #[arg(long, value_enum, default_value_t = Framing::Line)]
+    framing: Framing,
+
+    /// The text encoding of the names you send and the answers shown: utf-8, or gbk
+    /// (the tutorials' Windows tools).
+    #[arg(long, default_value = "utf-8", value_parser = Encoding::parse)]
+    encoding: Encoding,
+
     /// Print every segment sent and received, in hex and ASCII.
     #[arg(long)]
     trace: bool,
@@ -34,19 +51,20 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let tracer = Tracer::new(args.trace);
     let server = args.addr;
+    let encoding = args.encoding;
 
     // 1. socket() + connect(): std does both in TcpStream::connect.
     let mut stream = TcpStream::connect(server).map_err(|err| {
         hint::cannot_connect(server, err, "cargo run -p threaded-server -- server")
     })?;
 
-    let mut lines = LineDecoder::new(MAX_LINE);
+    let mut messages = Deframer::new(args.framing, MAX_LINE);
     let mut buf = [0u8; 4096];
-    // 2. read() until one whole line has arrived; None when the server has closed.
-    let mut read_line = |stream: &mut TcpStream| -> Result<Option<Vec<u8>>> {
+    // 2. read() until one whole message has arrived; None when the server has closed.
+    let mut next_message = |stream: &mut TcpStream| -> Result<Option<Vec<u8>>> {
         loop {
-            if let Some(line) = lines.next_frame()? {
-                return Ok(Some(line));
+            if let Some(message) = messages.next_message()? {
+                return Ok(Some(message));
             }
             let n = stream
                 .read(&mut buf)
@@ -55,14 +73,14 @@ pub fn run(args: Args) -> Result<()> {
                 return Ok(None);
             }
             tracer.received(server, &buf[..n]);
-            lines.feed(&buf[..n]);
+            messages.feed(&buf[..n]);
         }
     };
 
-    let Some(greeting) = read_line(&mut stream)? else {
+    let Some(greeting) = next_message(&mut stream)? else {
         bail!("{server} closed the connection before greeting us");
     };
-    println!("{}", display(&greeting));
+    println!("{}", encoding.display(&greeting));
 
     let mut stdin = std::io::stdin().lock();
     let mut typed = Vec::new();
@@ -76,19 +94,26 @@ pub fn run(args: Args) -> Result<()> {
             break; // end of input: closing the connection ends the conversation too
         }
         let line = trim_newline(&typed);
+        let name = match encoding.encode_typed(line) {
+            Ok(name) => name,
+            Err(why) => {
+                println!("not sent: {why}");
+                continue;
+            }
+        };
 
-        // 3. write(): the line with its \n.
-        let message = [line, b"\n"].concat();
+        // 3. write(): the name, framed (`line`: with its \n; `none`: bare).
+        let message = args.framing.encode(&name);
         stream
             .write_all(&message)
             .with_context(|| format!("cannot send to {server}"))?;
         tracer.sent(server, &message);
-        if line == EXIT.as_bytes() {
-            break;
+        if line == EXIT {
+            break; // the server answers `exit` by closing: nothing to wait for
         }
 
-        match read_line(&mut stream)? {
-            Some(answer) => println!("{}", display(&answer)),
+        match next_message(&mut stream)? {
+            Some(answer) => println!("{}", encoding.display(&answer)),
             None => bail!("{server} closed the connection"),
         }
     }

@@ -13,11 +13,14 @@
 //!
 //! The protocol, one line at a time: the server greets with `Welcome!`, answers each line
 //! `X` with `Hello, X!`, and ends the conversation on `exit` or when the client closes.
+//! With `--framing none` the messages are bare, as in the tutorial's programs: each read
+//! is one name, and nothing ends with a line end (so the tutorial's client is served).
 //!
 //! ```text
 //! cargo run -p threaded-server -- server                  # terminal 1
 //! cargo run -p threaded-server -- client                  # terminals 2, 3, 4 ...
 //! cargo run -p threaded-server -- server --workers 2      # then start 3 clients
+//! cargo run -p threaded-server -- server --framing none   # for the tutorial's client
 //! ```
 //!
 //! Observe: every client is greeted at once (lesson 01 made them wait). With
@@ -31,18 +34,20 @@
 //! dying.
 //!
 //! Since lesson 01: std's `TcpListener::bind` does socket/bind/listen in one call, and
-//! messages are lines, found with a line decoder that copes with partial and coalesced
-//! reads and refuses lines over 64 KiB.
+//! messages are found with lesson 01's `Deframer` (`tcp_basic::framing`), which handles
+//! partial and coalesced reads and refuses lines over 64 KiB. The quit word is `exit`,
+//! from the tutorial this lesson follows (lesson 01's, `bye`, comes from another one).
 
 use anyhow::{bail, Context as _, Result};
-use shared::encoding::{display, LineDecoder};
-use shared::{addr, duration, ready, trace::Tracer};
+use shared::encoding::Encoding;
+use shared::{addr, duration, hint, ready, trace::Tracer};
 use std::io::{self, ErrorKind, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
+use tcp_basic::{Deframer, Framing};
 use threaded_server::{reply, EXIT, MAX_LINE, WELCOME};
 
 /// Options of `threaded-server server`.
@@ -68,6 +73,16 @@ pub struct Args {
     #[arg(long, default_value = "60s", value_parser = positive_time)]
     idle_timeout: Duration,
 
+    /// How messages end: `line` (with \n), `length` (a 4-byte length first) or `none`
+    /// (each read is one message, sent with no line end: the tutorial's programs).
+    #[arg(long, value_enum, default_value_t = Framing::Line)]
+    framing: Framing,
+
+    /// How to show the names: utf-8, or gbk (the tutorials' Windows tools). The answer
+    /// repeats the name's bytes as they came, whatever the encoding.
+    #[arg(long, default_value = "utf-8", value_parser = Encoding::parse)]
+    encoding: Encoding,
+
     /// Print every segment received and sent, in hex and ASCII.
     #[arg(long)]
     trace: bool,
@@ -85,12 +100,16 @@ fn positive_time(text: &str) -> Result<Duration, String> {
 #[derive(Clone, Copy)]
 struct Settings {
     idle_timeout: Duration,
+    framing: Framing,
+    encoding: Encoding,
     tracer: Tracer,
 }
 
 pub fn run(args: Args) -> Result<()> {
     let settings = Settings {
         idle_timeout: args.idle_timeout,
+        framing: args.framing,
+        encoding: args.encoding,
         tracer: Tracer::new(args.trace),
     };
     // u32 to usize cannot fail on the 32- and 64-bit machines Rust runs servers on.
@@ -98,12 +117,8 @@ pub fn run(args: Args) -> Result<()> {
 
     // 1. socket() + bind() + listen(): std does all three in TcpListener::bind (with a
     //    backlog of 128). Lesson 01 spelled them out.
-    let listener = TcpListener::bind(args.addr).with_context(|| {
-        format!(
-            "cannot listen on {} (is another server using this port? try --addr 127.0.0.1:0)",
-            args.addr
-        )
-    })?;
+    let listener =
+        TcpListener::bind(args.addr).map_err(|err| hint::cannot_bind(args.addr, err, "--addr"))?;
     let local = listener
         .local_addr()
         .context("cannot read our own address")?;
@@ -133,7 +148,7 @@ fn thread_per_connection(
         };
         // Past --max-clients, a refusal line costs us no thread at all.
         let Some(slot) = clients.take() else {
-            refuse(stream, peer, &clients.full(), settings.tracer);
+            refuse(stream, peer, &clients.full(), settings);
             continue;
         };
 
@@ -149,7 +164,7 @@ fn thread_per_connection(
         if let Err(err) = spawned {
             let why = format!("cannot start a thread for you ({err})");
             match for_refusal {
-                Ok(stream) => refuse(stream, peer, &why, settings.tracer),
+                Ok(stream) => refuse(stream, peer, &why, settings),
                 Err(_) => println!("{peer} refused: {why}"),
             }
         }
@@ -194,7 +209,7 @@ fn worker_pool(
         };
         let held = clients.now();
         let Some(slot) = clients.take() else {
-            refuse(stream, peer, &clients.full(), settings.tracer);
+            refuse(stream, peer, &clients.full(), settings);
             continue;
         };
         if held >= usize::from(workers) {
@@ -261,22 +276,25 @@ impl Drop for Slot {
     }
 }
 
-/// Tells a client in one line that it is not served, and why, then closes the
+/// Tells a client in one message that it is not served, and why, then closes the
 /// connection; the server prints it too.
-fn refuse(mut stream: TcpStream, peer: SocketAddr, why: &str, tracer: Tracer) {
+fn refuse(mut stream: TcpStream, peer: SocketAddr, why: &str, settings: Settings) {
     println!("{peer} refused: {why}");
-    let line = format!("server busy: {why}; try again later\n");
-    last_words(&mut stream, &line);
-    tracer.sent(peer, line.as_bytes());
+    let text = format!("server busy: {why}; try again later");
+    let sent = last_words(&mut stream, &text, settings.framing);
+    settings.tracer.sent(peer, &sent);
 }
 // ANCHOR_END: limits
 
-/// Sends a last line without waiting: the acceptor, or a conversation that is over, must
-/// not wait on a client that may not read. In non-blocking mode a write that would wait
-/// fails instead; a short line into a socket whose send buffer has room never does.
-fn last_words(stream: &mut TcpStream, line: &str) {
+/// Sends a last message without waiting, and returns its bytes: the acceptor, or a
+/// conversation that is over, must not wait on a client that may not read. In
+/// non-blocking mode a write that would wait fails instead; a short message into a socket
+/// whose send buffer has room never does.
+fn last_words(stream: &mut TcpStream, text: &str, framing: Framing) -> Vec<u8> {
+    let bytes = framing.encode(text.as_bytes());
     let _ = stream.set_nonblocking(true);
-    let _ = stream.write_all(line.as_bytes());
+    let _ = stream.write_all(&bytes);
+    bytes
 }
 
 /// Runs one conversation and prints how it ended. Errors stay with this client: the
@@ -299,6 +317,8 @@ fn serve(stream: TcpStream, peer: SocketAddr, slot: Slot, settings: Settings) {
 fn converse(mut stream: TcpStream, peer: SocketAddr, settings: Settings) -> Result<String> {
     let Settings {
         idle_timeout,
+        framing,
+        encoding,
         tracer,
     } = settings;
     // Idle means "no whole line for `idle_timeout`", not "no byte": a client sending one
@@ -306,10 +326,12 @@ fn converse(mut stream: TcpStream, peer: SocketAddr, settings: Settings) -> Resu
     // the greeting, the reads and the answers must all be done by it, and it moves on
     // only when a whole line has arrived (nginx's client_header_timeout works so too).
     let mut deadline = Instant::now() + idle_timeout;
-    let send = |stream: &mut TcpStream, text: &str, deadline: Instant| -> Result<()> {
-        match write_all_before(stream, text.as_bytes(), deadline) {
+    // 4. write(): one message, framed as --framing says (`line`: with its \n).
+    let send = |stream: &mut TcpStream, message: &[u8], deadline: Instant| -> Result<()> {
+        let bytes = framing.encode(message);
+        match write_all_before(stream, &bytes, deadline) {
             Ok(()) => {
-                tracer.sent(peer, text.as_bytes());
+                tracer.sent(peer, &bytes);
                 Ok(())
             }
             Err(err) if timed_out(&err) => bail!(
@@ -321,52 +343,51 @@ fn converse(mut stream: TcpStream, peer: SocketAddr, settings: Settings) -> Resu
     };
 
     send(&mut stream, WELCOME, deadline)?;
-    let mut lines = LineDecoder::new(MAX_LINE);
+    let mut names = Deframer::new(framing, MAX_LINE);
     let mut buf = [0u8; 4096];
     loop {
-        // First answer every whole line already received: one read may carry several.
-        match lines.next_frame() {
-            Ok(Some(line)) => {
-                // A whole line: the client is not idle. A new deadline, for our answer
-                // and the next line.
+        // First answer every whole message already received: one read may carry several
+        // lines (with `--framing none`, a read is one message, whatever it holds).
+        match names.next_message() {
+            Ok(Some(name)) => {
+                // A whole message: the client is not idle. A new deadline, for our answer
+                // and the next message.
                 deadline = Instant::now() + idle_timeout;
-                // The protocol is UTF-8; bytes that are not become U+FFFD.
-                let name = String::from_utf8_lossy(&line);
-                println!("{peer} says: {}", display(&line));
+                println!("{peer} says: {}", encoding.display(&name));
                 if name == EXIT {
                     return Ok("said exit".into());
                 }
                 send(&mut stream, &reply(&name), deadline)?;
                 continue;
             }
-            Ok(None) => {} // no whole line yet: read more
+            Ok(None) => {} // no whole message yet: read more
             Err(too_long) => {
                 // Past the limit the rest of the stream cannot be framed: say why, close.
-                last_words(&mut stream, &format!("error: {too_long}; closing\n"));
+                last_words(&mut stream, &format!("error: {too_long}; closing"), framing);
                 return Ok(format!("sent a line longer than {MAX_LINE} bytes"));
             }
         }
 
-        // 4. read(): whatever has arrived (half a line, or several lines), waiting no
+        // 5. read(): whatever has arrived (half a line, or several lines), waiting no
         //    later than the deadline.
         let n = match read_before(&mut stream, &mut buf, deadline) {
-            Ok(0) if lines.pending().is_empty() => return Ok("closed the connection".into()),
+            Ok(0) if names.pending().is_empty() => return Ok("closed the connection".into()),
             Ok(0) => {
                 return Ok(format!(
                     "closed the connection in the middle of a line ({} bytes unanswered)",
-                    lines.pending().len()
+                    names.pending().len()
                 ))
             }
             Ok(n) => n,
             Err(err) if timed_out(&err) => {
                 let idle = duration::show(idle_timeout);
-                last_words(&mut stream, &format!("idle for {idle}, closing\n"));
+                last_words(&mut stream, &format!("idle for {idle}, closing"), framing);
                 return Ok(format!("idle for {idle} (no whole line in that time)"));
             }
             Err(err) => return Err(err).context(format!("cannot read from {peer}")),
         };
         tracer.received(peer, &buf[..n]);
-        lines.feed(&buf[..n]);
+        names.feed(&buf[..n]);
     }
 }
 // ANCHOR_END: converse

@@ -476,13 +476,18 @@ fn an_abrupt_disconnect_mid_line_does_not_disturb_the_others() {
     assert_eq!(after, "Welcome!\n");
 }
 
+/// The answer repeats the name's bytes as they came: a byte that is not UTF-8 is sent
+/// back, not replaced, and the server shows it escaped.
 #[test]
-fn bytes_that_are_not_utf8_are_answered_lossy() {
-    let (_server, addr) = server("127.0.0.1:0", &[]);
+fn bytes_that_are_not_utf8_are_answered_as_they_came() {
+    let (mut server, addr) = server("127.0.0.1:0", &[]);
     let mut client = Client::connect(addr);
     assert_eq!(client.line(), "Welcome!\n");
     client.send(b"Z\xfcrich\r\n");
-    assert_eq!(client.line(), "Hello, Z\u{fffd}rich!\n");
+    let mut answer = Vec::new();
+    client.reader.read_until(b'\n', &mut answer).unwrap();
+    assert_eq!(answer, b"Hello, Z\xfcrich!\n");
+    server.expect_stdout(r"says: Z\xfcrich", WAIT).unwrap();
 }
 
 #[test]
@@ -550,4 +555,172 @@ fn netcat_is_a_client_too() {
         String::from_utf8_lossy(&output.stdout),
         "Welcome!\nHello, netcat!\n"
     );
+}
+
+/// A script of lessons/02-threaded-server/tests/tutorial/, started with python3; `None`
+/// (the test is skipped) when python3 is missing, outside CI.
+fn python(script: &str, args: &[&str]) -> Option<Command> {
+    let python = require_tool("python3", "python3")?;
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/tutorial")
+        .join(script);
+    let mut command = Command::new(python);
+    command.arg(path).args(args);
+    Some(command)
+}
+
+/// The tutorial's hello client sends `Rose` with no line end and waits: a line-framed
+/// server would wait for the `\n` forever. With `--framing none` it is served.
+#[test]
+fn the_tutorials_hello_client_is_served_with_framing_none() {
+    let (mut server, addr) = server("127.0.0.1:0", &["--framing", "none"]);
+    let port = addr.port().to_string();
+    let Some(client) = python("hello_client.py", &[&port]) else {
+        return;
+    };
+    let client = run_with_input("python", client, "", WAIT).unwrap();
+    assert!(client.status.success(), "{client:?}");
+    assert_eq!(
+        client.stdout,
+        [
+            "Welcome!",
+            "Hello, Rose!",
+            "Hello, Think!",
+            "Hello, Babala!"
+        ]
+    );
+    server.expect_stdout("says: Babala", WAIT).unwrap();
+    server.expect_stdout("left: said exit", WAIT).unwrap();
+}
+
+/// Our client with `--framing none` shows the tutorial's server's bare `Welcome!` and
+/// `Hello, Rose!`, and its `exit` ends the conversation (the server closes it).
+#[test]
+fn our_client_with_framing_none_talks_with_the_tutorials_server() {
+    let Some(command) = python("hello_server.py", &[]) else {
+        return;
+    };
+    let (mut tutorial, addr) = start_ready("python", command, WAIT).unwrap();
+    let args = ["client", "--addr", &addr.to_string(), "--framing", "none"];
+    let client = run(&args, "Rose\nThink\nexit\nnot sent\n");
+    assert!(client.status.success(), "{client:?}");
+    assert_eq!(
+        client.stdout,
+        ["Welcome!", "Hello, Rose!", "Hello, Think!", "bye"]
+    );
+    tutorial.expect_stdout("closed 127.0.0.1:", WAIT).unwrap();
+}
+
+/// GBK both ways, byte fixtures: 玫瑰 (rose) is c3 b5 b9 e5 in GBK.
+#[test]
+fn gbk_names_with_the_tutorials_programs() {
+    // The tutorial's client in GBK, against our server.
+    let (mut server, addr) = server("127.0.0.1:0", &["--framing", "none", "--encoding", "gbk"]);
+    let port = addr.port().to_string();
+    let Some(client) = python("hello_client.py", &[&port, "玫瑰", "--encoding", "gbk"]) else {
+        return;
+    };
+    let client = run_with_input("python", client, "", WAIT).unwrap();
+    assert!(client.status.success(), "{client:?}");
+    assert_eq!(client.stdout, ["Welcome!", "Hello, 玫瑰!"]);
+    server.expect_stdout("says: 玫瑰", WAIT).unwrap();
+
+    // The bytes on the wire, from a raw socket.
+    let mut raw = TcpStream::connect(addr).unwrap();
+    raw.set_read_timeout(Some(WAIT)).unwrap();
+    let mut greeting = [0u8; 8];
+    raw.read_exact(&mut greeting).unwrap();
+    assert_eq!(&greeting, b"Welcome!");
+    raw.write_all(b"\xc3\xb5\xb9\xe5").unwrap();
+    let mut answer = [0u8; 12];
+    raw.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"Hello, \xc3\xb5\xb9\xe5!");
+
+    // Our client in GBK, against the tutorial's server in GBK, with --trace.
+    let Some(command) = python("hello_server.py", &["--encoding", "gbk"]) else {
+        return;
+    };
+    let (_tutorial, addr) = start_ready("python", command, WAIT).unwrap();
+    let args = [
+        "client",
+        "--addr",
+        &addr.to_string(),
+        "--framing",
+        "none",
+        "--encoding",
+        "gbk",
+        "--trace",
+    ];
+    let client = run(&args, "玫瑰\nexit\n");
+    assert!(client.status.success(), "{client:?}");
+    assert_eq!(client.stdout, ["Welcome!", "Hello, 玫瑰!", "bye"]);
+    let trace = client.stderr.join("\n");
+    assert!(trace.contains("0000  c3 b5 b9 e5 "), "{trace}");
+}
+
+#[test]
+fn a_busy_port_gets_the_in_use_hint() {
+    let (_server, addr) = server("127.0.0.1:0", &[]);
+    let second = run(&["server", "--addr", &addr.to_string()], "");
+    assert_eq!(second.status.code(), Some(1), "{second:?}");
+    assert_eq!(second.stderr.len(), 1, "one line: {:?}", second.stderr);
+    let error = &second.stderr[0];
+    assert!(
+        error.starts_with(&format!("threaded-server: cannot bind {addr}: "))
+            && error.contains(&format!("another program has port {}", addr.port()))
+            && error.contains("--addr 127.0.0.1:0"),
+        "{error}"
+    );
+}
+
+/// `threaded-server server | head -1`: once the reader of our stdout has gone, the next
+/// line the server prints (a client connects, on its own thread) ends it quietly.
+#[test]
+fn a_closed_stdout_ends_the_server_quietly() {
+    let mut child = threaded_server(&["server", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let addr = shared::ready::parse(&line).unwrap();
+    drop(stdout);
+    // Bounded: WAIT at most, a connection per 100 ms.
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Ok(client) = TcpStream::connect(addr) {
+            client
+                .set_read_timeout(Some(Duration::from_millis(100)))
+                .unwrap();
+            let _ = (&client).read(&mut [0u8; 16]); // the greeting, the close, or 100 ms
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server runs on with stdout closed"
+        );
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Lesson 01's length framing works here too: each message starts with its length.
+#[test]
+fn length_framing_from_lesson_01_works_too() {
+    let (_server, addr) = server("127.0.0.1:0", &["--framing", "length"]);
+    let args = ["client", "--addr", &addr.to_string(), "--framing", "length"];
+    let client = run(&args, "Ada\nexit\n");
+    assert!(client.status.success(), "{client:?}");
+    assert_eq!(client.stdout, ["Welcome!", "Hello, Ada!", "bye"]);
 }

@@ -1,7 +1,8 @@
 use crate::demo::Demo;
 
 /// 01: one client talks and says bye; then `burst` sends three messages back to back
-/// and the server shows them arriving in one read, then split again by line framing.
+/// and the server shows them arriving in one read, then split again by line framing;
+/// then a half-duplex talk (`server --talk`), its operator's replies scripted.
 pub fn run(demo: &mut Demo) -> anyhow::Result<()> {
     demo.scene("a server waits: socket, bind, listen; watch for its real address")?;
     let addr = demo
@@ -14,7 +15,7 @@ pub fn run(demo: &mut Demo) -> anyhow::Result<()> {
         // The echo comes after the server read the line (two pipes could swap them).
         demo.after(
             ("server", &format!("message {}: {line}", n + 1)),
-            ("client", &format!("echo: {line}")),
+            ("client", &format!("reply: {line}")),
         );
     }
     let script: String = lines.iter().map(|line| format!("{line}\n")).collect();
@@ -32,5 +33,20 @@ pub fn run(demo: &mut Demo) -> anyhow::Result<()> {
     demo.scripted_client("burst", &["burst", "--addr", &addr], "one\ntwo\nthree\n")?;
     demo.wait("burst")?;
     demo.expect("server", "message 3: three")?;
+
+    demo.scene("half duplex (server --talk): an operator types each reply, the two sides take turns; the operator's `bye` ends the talk")?;
+    let talk = demo
+        .peer("talk", &["server", "--addr", "127.0.0.1:0", "--talk"])?
+        .to_string();
+    // The operator's replies, piped in as a script: one line per message.
+    demo.send("talk", "hi Xiaowen, Mingwei here\nbye\n")?;
+    demo.close_stdin("talk")?;
+    // Each reply is shown by the client after the server sent it.
+    demo.after(("talk", "reply 1: "), ("xiaowen", "reply: hi"));
+    demo.after(("talk", "reply 2: bye"), ("xiaowen", "reply: bye"));
+    let said = "hello, this is Xiaowen\nhow are you?\n";
+    demo.scripted_client("xiaowen", &["client", "--addr", &talk], said)?;
+    demo.wait("xiaowen")?;
+    demo.wait("talk")?;
     Ok(())
 }
