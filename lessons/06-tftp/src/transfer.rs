@@ -141,6 +141,16 @@ pub trait Machine {
     fn abort(&mut self, code: ErrorCode, message: &str);
 }
 
+/// How long a peer whose timeout is `base` keeps trying before it gives up: the sum of
+/// its waits, `base` doubled after each try up to [`MAX_BACKOFF`] times, for the first
+/// send and [`MAX_RETRIES`] retransmissions (19 x `base`). A receiver that dallies this
+/// long hears every retransmission of the last block such a peer sends.
+pub fn retry_span(base: Duration) -> Duration {
+    (0..=MAX_RETRIES)
+        .map(|tries| Backoff { base, tries }.timeout())
+        .sum()
+}
+
 /// The retransmission timer's state: the base timeout and how often it fired in a row.
 #[derive(Debug, Clone, Copy)]
 struct Backoff {
@@ -216,6 +226,10 @@ pub struct Sender<R> {
     /// The highest absolute block sent so far: sending one at or below it again is a
     /// retransmission.
     highest_sent: u64,
+    /// A partial-window ACK already sent us back since the last ACK of everything sent
+    /// (or the last timeout): another one then means the peer acknowledges blocks as
+    /// they come, not a loss (see `on_ack`).
+    went_back: bool,
     /// Waiting for the ACK 0 of our OACK (a server answering a RRQ with options).
     opening: bool,
     /// The OACK, or an ERROR, to send (not a block).
@@ -247,6 +261,7 @@ impl<R: Read> Sender<R> {
             last_loaded: false,
             next_send: 0,
             highest_sent: 0,
+            went_back: false,
             opening: opening.is_some(),
             control_queued: opening.is_some(),
             control: opening.unwrap_or_default(),
@@ -349,11 +364,30 @@ impl<R: Read> Sender<R> {
         // Slide the window: it now starts at the first block not acknowledged (RFC 7440:
         // "the last received ACK SHALL set the beginning of the next windowsize data
         // block window"). Its blocks are in their slots already (read ahead), or are
-        // read now; then the window is sent from its start.
+        // read now.
+        let sent_beyond = (self.highest_sent + 1).saturating_sub(self.base + covered as u64);
         self.base += covered as u64;
         self.loaded -= covered;
         self.load(self.window);
-        self.next_send = 0;
+        // Which blocks to send now. An ACK of everything sent: the next window, all of
+        // it. An ACK of part of it is, from a receiver that follows RFC 7440, a notice
+        // that the block after it was lost: "The notified DSND SHOULD send a new data
+        // block window whose beginning MUST be set based on the ACK", so go back and
+        // send the window from its new start. But only once until the next ACK of
+        // everything sent: a peer that acknowledges EVERY block sends partial ACKs one
+        // after another, and going back on each resent the rest of the window each
+        // time (windowsize 127, 400 blocks: 50,400 retransmissions). After the first,
+        // slide: send only the blocks the ACK newly allows; a loss among them is
+        // repaired by the timeout.
+        if sent_beyond == 0 {
+            self.went_back = false;
+            self.next_send = 0;
+        } else if !self.went_back {
+            self.went_back = true;
+            self.next_send = 0;
+        } else {
+            self.next_send = usize::try_from(sent_beyond).unwrap_or(usize::MAX);
+        }
         true
     }
     // ANCHOR_END: sender_ack
@@ -402,6 +436,7 @@ impl<R: Read> Machine for Sender<R> {
         } else {
             // Go back to the first unacknowledged block and send the window again.
             self.next_send = 0;
+            self.went_back = false;
         }
     }
 
@@ -1082,6 +1117,42 @@ mod tests {
         }
     }
 
+    /// A peer that acknowledges EVERY block of a large window, as each arrives. Going
+    /// back to the start of the window on each of those partial ACKs resent the rest of
+    /// the window each time (windowsize 127, 400 blocks: 50,400 retransmissions). Now
+    /// only the first goes back; the others slide the window: about one DATA per block.
+    #[test]
+    fn a_peer_that_acks_every_block_gets_each_block_about_once() {
+        let (blocks, window) = (400, 127);
+        let data = file(blocks * 512 - 1);
+        let mut sender = Sender::new(&data[..], &params(512, window), DEFAULT_TIMEOUT, None);
+        let (mut expected, mut data_sent) = (1u16, 0);
+        let mut in_flight: Vec<Vec<u8>> = drain(&mut sender);
+        while *sender.status() == Status::Running && !in_flight.is_empty() {
+            // The peer reads what is in flight and ACKs each block that comes in order
+            // (a repeat gets the ACK of the last one in order).
+            let mut acks = Vec::new();
+            for bytes in in_flight.drain(..) {
+                data_sent += 1;
+                if let Packet::Data { block, .. } = decode(&bytes) {
+                    if block == expected {
+                        expected = expected.wrapping_add(1);
+                    }
+                    acks.push(expected.wrapping_sub(1));
+                }
+            }
+            for block in acks {
+                sender.on_packet(Packet::Ack { block });
+                in_flight.extend(drain(&mut sender));
+            }
+        }
+        assert_eq!(*sender.status(), Status::Done);
+        assert!(
+            data_sent <= blocks + usize::from(window),
+            "{data_sent} DATA for {blocks} blocks"
+        );
+    }
+
     #[test]
     fn timeouts_back_off_and_give_up() {
         let data = file(100);
@@ -1094,6 +1165,11 @@ mod tests {
             sent += drain(&mut sender).len();
         }
         assert_eq!(waits, [100, 200, 400, 400, 400, 400]);
+        assert_eq!(
+            retry_span(Duration::from_millis(100)),
+            Duration::from_millis(1900),
+            "the sum of those waits"
+        );
         assert_eq!(sent as u32, 1 + MAX_RETRIES);
         assert!(matches!(
             sender.status(),
