@@ -3,6 +3,12 @@
 //!
 //! `rename(2)` within one directory is atomic: another program sees either no file (or
 //! the old one) or the complete new one, never a half-written one.
+//!
+//! The temporary name is short and fixed in form, `.tftp-partial-PID-N`, whatever the
+//! final name: a name built from the final one (`.NAME.PID-N.part`) is longer than it,
+//! so a legal 255-byte name failed with "File name too long". The form is also easy to
+//! recognise: the server never serves nor overwrites such a name ([`is_temporary`]), so
+//! an upload in progress cannot be read half-written through it.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -10,6 +16,15 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// How every temporary name starts.
+pub const TEMP_PREFIX: &str = ".tftp-partial-";
+
+/// Whether the last part of `path` is one of our temporary names.
+pub fn is_temporary(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|name| name.as_encoded_bytes().starts_with(TEMP_PREFIX.as_bytes()))
+}
 
 /// A temporary file beside its final name; removed on drop unless committed.
 #[derive(Debug)]
@@ -20,16 +35,15 @@ pub struct PartialFile {
 }
 
 impl PartialFile {
-    /// Creates `.NAME.PID-N.part` in the folder of `target` (a new file, never an
+    /// Creates `.tftp-partial-PID-N` in the folder of `target` (a new file, never an
     /// existing one) and returns it open for writing.
     pub fn create(target: &Path) -> io::Result<(PartialFile, File)> {
-        let name = target
-            .file_name()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?
-            .to_string_lossy();
+        if target.file_name().is_none() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "no file name"));
+        }
         let folder = target.parent().unwrap_or(Path::new("."));
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let temp = folder.join(format!(".{name}.{}-{n}.part", std::process::id()));
+        let temp = folder.join(format!("{TEMP_PREFIX}{}-{n}", std::process::id()));
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -106,6 +120,22 @@ mod tests {
         file.write_all(b"new").unwrap();
         partial.commit(true).unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"new");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The longest legal name (255 bytes on Linux) can be received: the temporary name
+    /// does not grow with it.
+    #[test]
+    fn the_longest_name_works_and_the_temporary_name_is_recognised() {
+        let dir = std::env::temp_dir().join(format!("tftp-partial-long-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("n".repeat(255));
+        let (partial, mut file) = PartialFile::create(&target).unwrap();
+        assert!(is_temporary(partial.temp_path()));
+        assert!(!is_temporary(&target));
+        file.write_all(b"long").unwrap();
+        partial.commit(false).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"long");
         fs::remove_dir_all(&dir).unwrap();
     }
 }

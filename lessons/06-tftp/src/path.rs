@@ -60,6 +60,10 @@ pub fn lexical(name: &str) -> Result<PathBuf, PathError> {
     if relative.as_os_str().is_empty() {
         return refuse("names a directory, not a file");
     }
+    // An upload in progress: neither served half-written nor replaced (see partial.rs).
+    if crate::partial::is_temporary(&relative) {
+        return refuse("names an upload in progress");
+    }
     Ok(relative)
 }
 // ANCHOR_END: lexical
@@ -90,6 +94,12 @@ pub fn resolve_read(root: &Path, name: &str) -> Result<PathBuf, PathError> {
     if !real.is_file() {
         return Err(PathError::Refused(format!(
             "{name:?} is not a regular file"
+        )));
+    }
+    // A link to an upload in progress is refused too.
+    if crate::partial::is_temporary(&real) {
+        return Err(PathError::Refused(format!(
+            "{name:?} leads to an upload in progress"
         )));
     }
     Ok(real)
