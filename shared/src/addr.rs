@@ -23,6 +23,8 @@ pub const BROADCAST_LISTEN: &str = "0.0.0.0:6868";
 pub const BROADCAST_TARGET: &str = "127.255.255.255:6868";
 /// 06-tftp: the server's address (69 is TFTP's real port, and needs root).
 pub const TFTP: &str = "127.0.0.1:6969";
+/// 07-event-loop: the server's address (lesson 02's port plus one, so both can run).
+pub const EVENT_LOOP: &str = "127.0.0.1:1235";
 
 /// Every default above, for the test that proves each one parses.
 pub const ALL_DEFAULTS: &[&str] = &[
@@ -34,6 +36,7 @@ pub const ALL_DEFAULTS: &[&str] = &[
     BROADCAST_LISTEN,
     BROADCAST_TARGET,
     TFTP,
+    EVENT_LOOP,
 ];
 
 /// Parses `IP:PORT`, `[IPv6]:PORT` or `HOST:PORT` into one socket address.
