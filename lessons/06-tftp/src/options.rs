@@ -99,7 +99,12 @@ impl Wanted {
         let mut params = Params::default();
         for (name, value) in oack {
             let number = value.parse::<u64>();
-            let bad = || format!("the server's OACK has {name}={value}, which we cannot use");
+            // The server's bytes reach our terminal in this message: shown escaped.
+            let shown = || {
+                let show = shared::encoding::display;
+                format!("{}={}", show(name.as_bytes()), show(value.as_bytes()))
+            };
+            let bad = || format!("the server's OACK has {}, which we cannot use", shown());
             match name.to_ascii_lowercase().as_str() {
                 // RFC 2348: "The specified value must be less than or equal to the value
                 // specified by the client."
@@ -132,7 +137,8 @@ impl Wanted {
                 // option, it should respond with an ERROR packet, with error code 8".
                 _ => {
                     return Err(format!(
-                        "the server's OACK has {name}={value}, which we did not ask for"
+                        "the server's OACK has {}, which we did not ask for",
+                        shown()
                     ))
                 }
             }
@@ -400,5 +406,26 @@ mod tests {
             .accept_oack(&opts(&[("tsize", "1")]))
             .unwrap_err();
         assert!(err.contains("did not ask"), "{err}");
+    }
+
+    /// A hostile server's OACK is printed escaped: an ESC in it would drive our
+    /// terminal (found by the `tftp-options` fuzz target).
+    #[test]
+    fn oack_refusals_show_the_server_s_bytes_escaped() {
+        let wanted = Wanted {
+            blksize: Some(1024),
+            ..Wanted::default()
+        };
+        for oack in [
+            opts(&[("\x1b]0;owned\x07", "1")]),
+            opts(&[("blksize", "1\n2")]),
+        ] {
+            let err = wanted.accept_oack(&oack).unwrap_err();
+            assert!(!err.contains(|c: char| c.is_control()), "{err:?}");
+            assert!(
+                err.contains("\\x1b]0;owned\\x07") || err.contains("1\\n2"),
+                "{err}"
+            );
+        }
     }
 }
