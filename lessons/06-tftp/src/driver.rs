@@ -5,7 +5,10 @@
 //! watches the clock. Three things happen here and nowhere else:
 //!
 //! - **Transfer IDs.** Every datagram whose source is not the peer's address (IP and
-//!   port: its TID) gets ERROR 5 and does not disturb the transfer (RFC 1350 section 4).
+//!   port: its TID) gets ERROR 5 and does not disturb the transfer (RFC 1350 section 4),
+//!   unless it is itself an ERROR (never answered), and no more than a few per second.
+//! - **A bound on silence.** A server's transfer ends when its peer has made no progress
+//!   for [`Link::give_up_after`], whatever timeout the peer negotiated.
 //! - **Loss simulation.** Every send goes through one function, [`Link::send_to`], which
 //!   asks the `--drop` simulator ([`shared::loss::Dropper`]) first.
 //! - **Tracing.** `--trace` shows every datagram in hex and as a packet.
@@ -31,6 +34,10 @@ pub struct Link {
     /// cost more than the datagram).
     read_timeout: Option<Duration>,
     dropped: u64,
+    /// Our answers to strangers (ERROR 5), limited in rate.
+    strangers: TokenBucket,
+    /// End the transfer after this long without progress (`None`: only the tries count).
+    max_silence: Option<Duration>,
 }
 
 impl Link {
@@ -46,7 +53,17 @@ impl Link {
             buf: vec![0; MAX_PACKET + 1].into_boxed_slice(),
             read_timeout: None,
             dropped: 0,
+            strangers: TokenBucket::new(STRANGER_BURST, STRANGER_RATE),
+            max_silence: None,
         }
+    }
+
+    /// Ends the transfer (ERROR 0 to the peer) once nothing has moved it forward for
+    /// `silence`. Without this, a client that negotiates `timeout=255` and goes quiet
+    /// holds a server's transfer slot for 255 s times the backoff: over an hour.
+    pub fn give_up_after(mut self, silence: Duration) -> Link {
+        self.max_silence = Some(silence);
+        self
     }
 
     /// The peer's address: its TID.
@@ -138,17 +155,73 @@ impl Link {
         &self.buf[..len]
     }
 
-    /// Answers a datagram from a stranger: RFC 1350: "If a source TID does not match, the
-    /// packet should be discarded as erroneously sent from somewhere else. An error
-    /// packet should be sent to the source of the incorrect packet, while not
-    /// disturbing the transfer."
-    fn unknown_tid(&mut self, from: SocketAddr) {
-        let error = packet::error_packet(
-            ErrorCode::UNKNOWN_TID,
-            &format!("this port belongs to a transfer with {}", self.peer),
-        );
-        // Best effort: a failure to tell a stranger is no reason to stop the transfer.
-        let _ = self.send_to(&error, from);
+    // ANCHOR: unknown_tid
+    /// Answers the datagram of `len` bytes that came from a stranger: RFC 1350: "If a
+    /// source TID does not match, the packet should be discarded as erroneously sent
+    /// from somewhere else. An error packet should be sent to the source of the
+    /// incorrect packet, while not disturbing the transfer." Three limits, because the
+    /// stranger may be hostile, or another program just like us:
+    ///
+    /// - an ERROR (or what is not TFTP at all) is never answered: two transfer sockets
+    ///   that answer each other's ERRORs would do so forever, at full speed;
+    /// - the answer is never larger than the datagram (no amplification);
+    /// - at most [`STRANGER_BURST`] answers at once, [`STRANGER_RATE`] a second after
+    ///   that: a flood of strangers gets a trickle of answers.
+    fn unknown_tid(&mut self, from: SocketAddr, len: usize) {
+        let answerable = match Packet::decode(&self.buf[..len]) {
+            Ok(Packet::Error { .. }) | Err(_) => false,
+            Ok(_) => true,
+        };
+        if !answerable || !self.strangers.take(Instant::now()) {
+            return;
+        }
+        let text = format!("this port belongs to a transfer with {}", self.peer);
+        if let Some(error) = packet::error_reply(ErrorCode::UNKNOWN_TID, &text, len) {
+            // Best effort: a failure to tell a stranger is no reason to stop the transfer.
+            let _ = self.send_to(&error, from);
+        }
+    }
+    // ANCHOR_END: unknown_tid
+}
+
+/// Answers to strangers a transfer socket may send at once...
+pub const STRANGER_BURST: u32 = 4;
+/// ...and per second after that.
+pub const STRANGER_RATE: u32 = 2;
+
+/// A token bucket: at most `capacity` events at once, then `per_second` a second. Each
+/// event takes a token; tokens come back at a steady rate. (The classic rate limiter:
+/// Linux's `net.ipv4.icmp_ratelimit` bounds ICMP errors the same way.)
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    capacity: f64,
+    per_second: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    /// A full bucket.
+    pub fn new(capacity: u32, per_second: u32) -> TokenBucket {
+        TokenBucket {
+            capacity: f64::from(capacity),
+            per_second: f64::from(per_second),
+            tokens: f64::from(capacity),
+            last: Instant::now(),
+        }
+    }
+
+    /// Takes a token if there is one at `now`: `true` means go ahead.
+    pub fn take(&mut self, now: Instant) -> bool {
+        let earned = now.saturating_duration_since(self.last).as_secs_f64() * self.per_second;
+        self.tokens = (self.tokens + earned).min(self.capacity);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
     }
 }
 
@@ -174,6 +247,7 @@ pub fn run(
     // only then does the answer tell the round-trip time).
     let mut sent_at: Option<(Instant, bool)> = None;
     let mut deadline = Instant::now() + machine.timeout();
+    let mut last_progress = Instant::now();
     let mut events: u32 = 0;
     loop {
         // 1. sendto(): whatever the machine has queued (a window of DATA, an ACK...).
@@ -208,11 +282,26 @@ pub fn run(
         if *machine.status() != Status::Running {
             continue;
         }
+        // A server does not wait on a silent peer for longer than it chose to, whatever
+        // the peer negotiated: the transfer ends with an ERROR, and its slot is free.
+        let mut wake = deadline;
+        if let Some(silence) = link.max_silence {
+            if Instant::now() >= last_progress + silence {
+                let silence = shared::duration::show(silence);
+                let why = format!("no progress for {silence}: transfer abandoned");
+                machine.abort(ErrorCode::NOT_DEFINED, &why);
+                continue; // sends the ERROR, and ends
+            }
+            wake = wake.min(last_progress + silence);
+        }
         // 2. recvfrom() with a timeout: the next datagram, or nothing in time.
-        let received = link.recv(deadline).map_err(|err| TransferError::Io {
+        let received = link.recv(wake).map_err(|err| TransferError::Io {
             message: format!("recv_from failed: {err}"),
         })?;
         let Some((len, from)) = received else {
+            if Instant::now() < deadline {
+                continue; // woken for the silence bound, checked above
+            }
             // 3a. Nothing in time: the machine retransmits (or gives up).
             machine.on_timeout();
             timeouts_in_a_row += 1;
@@ -221,7 +310,7 @@ pub fn run(
         };
         // 3b. A datagram from a stranger: ERROR 5 to it, and on with the transfer.
         if from != link.peer {
-            link.unknown_tid(from);
+            link.unknown_tid(from, len);
             continue;
         }
         // 3c. From our peer: decode (never panics) and let the machine decide.
@@ -239,6 +328,7 @@ pub fn run(
         };
         if progressed {
             let now = Instant::now();
+            last_progress = now;
             if let Some((at, true)) = sent_at.take() {
                 rtt.sample(now - at);
             }
@@ -311,7 +401,7 @@ pub fn dally(link: &mut Link, machine: &mut impl Machine, how_long: Duration) {
                     machine.on_packet(packet);
                 }
             }
-            Ok(Some((_, from))) => link.unknown_tid(from),
+            Ok(Some((len, from))) => link.unknown_tid(from, len),
             Ok(None) | Err(_) => return,
         }
     }
@@ -396,6 +486,23 @@ pub fn buffer_for(blksize: usize, windowsize: u16) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_token_bucket_allows_a_burst_then_a_steady_rate() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(4, 2);
+        let burst = (0..100).filter(|_| bucket.take(start)).count();
+        assert_eq!(burst, 4, "a full bucket, then nothing");
+        let half_second = start + Duration::from_millis(500);
+        assert!(
+            bucket.take(half_second),
+            "one token back after 0.5 s at 2/s"
+        );
+        assert!(!bucket.take(half_second));
+        let later = start + Duration::from_secs(60);
+        let after_a_minute = (0..100).filter(|_| bucket.take(later)).count();
+        assert_eq!(after_a_minute, 4, "never more than the capacity saved up");
+    }
 
     #[test]
     fn the_timeout_adapts_to_the_round_trip() {

@@ -346,13 +346,39 @@ pub fn encode_ack(block: u16) -> [u8; ACK_LEN] {
 }
 // ANCHOR_END: encode_data
 
-/// An ERROR packet as bytes.
+/// The longest ERROR text we send, in bytes. A message may quote what a stranger sent
+/// (a file name); without a cap, a 10 KB name made a 60 KB ERROR, and the server a
+/// reflector that multiplies traffic.
+pub const MAX_ERROR_TEXT: usize = 200;
+
+/// The smallest ERROR packet: opcode, code, and an empty text's zero byte.
+pub const MIN_ERROR_LEN: usize = OPCODE_LEN + 2 + 1;
+
+/// An ERROR packet as bytes; a text longer than [`MAX_ERROR_TEXT`] is cut.
 pub fn error_packet(code: ErrorCode, message: &str) -> Vec<u8> {
     Packet::Error {
         code,
-        message: message.to_string(),
+        message: cut(message, MAX_ERROR_TEXT).to_string(),
     }
     .to_bytes()
+}
+
+/// An ERROR that answers a datagram of `limit` bytes: never larger than it, so that no
+/// one can use us to multiply their traffic (a forged source address makes the reply
+/// land on a victim). The text is cut to fit; `None` if not even an empty ERROR fits
+/// (a stranger's 4-byte ACK gets no answer).
+pub fn error_reply(code: ErrorCode, message: &str, limit: usize) -> Option<Vec<u8>> {
+    let room = limit.checked_sub(MIN_ERROR_LEN)?;
+    Some(error_packet(code, cut(message, room)))
+}
+
+/// `text` cut to at most `max` bytes, at a character boundary.
+fn cut(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 fn push_u16(out: &mut Vec<u8>, value: u16) {
@@ -455,6 +481,23 @@ impl fmt::Display for Packet<'_> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    /// No ERROR is larger than what it answers, and none is longer than the cap.
+    #[test]
+    fn error_replies_never_outgrow_the_request() {
+        let long = "\u{e9}".repeat(5000); // 2 bytes each: the cut must find a boundary
+        for limit in [0, 4, MIN_ERROR_LEN, MIN_ERROR_LEN + 1, 20, 100_000] {
+            match error_reply(ErrorCode::ACCESS_VIOLATION, &long, limit) {
+                Some(bytes) => {
+                    assert!(bytes.len() <= limit, "{} > {limit}", bytes.len());
+                    assert!(Packet::decode(&bytes).is_ok());
+                }
+                None => assert!(limit < MIN_ERROR_LEN, "limit {limit}"),
+            }
+        }
+        let capped = error_packet(ErrorCode::NOT_DEFINED, &long);
+        assert!(capped.len() <= MIN_ERROR_LEN + MAX_ERROR_TEXT);
+    }
 
     /// The RRQ of the classic Python client:
     /// `struct.pack('!H%dsb5sb', 1, name, 0, 'octet', 0)`: opcode 1 as a big-endian

@@ -26,6 +26,11 @@
 //! retransmission count grows, yet the file arrives whole. Ask for `../etc/passwd`: ERROR
 //! 2. The server refuses every name outside `--root` (see `path.rs`).
 //!
+//! Hostile clients are part of the design: a transfer that makes no progress ends after
+//! `--max-silence`, one address holds at most `--max-per-client` of the
+//! `--max-transfers` slots, no ERROR is ever answered, and no answer to a refused
+//! request is larger than the request (see the chapter's "Hostile clients").
+//!
 //! Since lesson 05: UDP again, but now with a protocol that makes it reliable, and a
 //! socket per conversation, which is how a UDP server tells its clients apart.
 
@@ -34,20 +39,20 @@ use shared::loss::{self, Dropper};
 use shared::{addr, ready, trace::Tracer};
 use socket2::SockRef;
 use std::fs::File;
+use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
-use tftp::driver::{self, Link};
+use tftp::driver::{self, Link, TokenBucket};
 use tftp::netascii::{NetasciiReader, NetasciiWriter};
 use tftp::options::{self, Negotiated, RequestKind};
 use tftp::packet::{self, encode_ack, ErrorCode, Mode, Packet, Request, MAX_PACKET};
 use tftp::partial::PartialFile;
 use tftp::path::{self, PathError};
-use tftp::transfer::{Completion, Machine, Receiver, Sender, Stats};
+use tftp::transfer::{self as machine, Completion, Machine, Receiver, Sender, Stats};
 
 /// Options of `tftp server`.
 #[derive(clap::Args)]
@@ -75,6 +80,16 @@ pub struct Args {
     /// Transfers at once; more requests get ERROR 0 "busy" until one ends.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     max_transfers: u32,
+
+    /// Transfers at once from one IP address, so that one client cannot take every slot
+    /// [default: a quarter of --max-transfers, at least 1].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    max_per_client: Option<u32>,
+
+    /// End a transfer whose client has made no progress for this long (e.g. 30s, 500ms),
+    /// whatever timeout the client negotiated.
+    #[arg(long, default_value = "30s", value_parser = shared::duration::parse)]
+    max_silence: Duration,
 
     /// Seconds before a retransmission, unless the client negotiates `timeout`.
     #[arg(long, default_value = "1", value_parser = parse_seconds)]
@@ -111,6 +126,7 @@ struct Config {
     overwrite: bool,
     max_upload: Option<u64>,
     timeout: Duration,
+    max_silence: Duration,
     trace: bool,
 }
 
@@ -120,6 +136,16 @@ const FILE_BUFFER: usize = 256 * 1024;
 /// Blocks from this size (a page) up are read without a BufReader (measured with curl
 /// on loopback: faster at 4 KiB and more, slower at 1468 bytes).
 const DIRECT_READ: usize = 4096;
+
+/// The longest a finished upload dallies, whatever timeout the client negotiated (with
+/// `timeout=255`, six timeouts held the slot for 25 minutes).
+const MAX_DALLY: Duration = Duration::from_secs(5);
+
+/// Answers from the request socket (ERRORs to refused or malformed requests) at once...
+const ANSWER_BURST: u32 = 20;
+/// ...and per second after that: a flood of requests gets a trickle of answers and of
+/// log lines.
+const ANSWER_RATE: u32 = 20;
 
 pub fn run(args: Args) -> Result<()> {
     let root = path::canonical_root(&args.root).with_context(|| {
@@ -148,11 +174,24 @@ pub fn run(args: Args) -> Result<()> {
         overwrite: args.overwrite,
         max_upload: args.max_upload,
         timeout: Duration::from_secs_f64(args.timeout),
+        max_silence: args.max_silence,
         trace: args.trace,
     });
     let tracer = Tracer::new(args.trace);
-    let active = Arc::new(AtomicUsize::new(0));
     let max_transfers = args.max_transfers as usize;
+    let slots = Arc::new(Slots {
+        max_transfers,
+        max_per_client: args
+            .max_per_client
+            .map_or((max_transfers / 4).max(1), |n| n as usize),
+        held: Mutex::new(Vec::new()),
+    });
+    let mut answers = Answers {
+        socket: &socket,
+        tracer: &tracer,
+        bucket: TokenBucket::new(ANSWER_BURST, ANSWER_RATE),
+        unanswered: 0,
+    };
     // One simulator for the server, split into one per transfer, in request order: the
     // same requests with the same --seed lose the same datagrams.
     let mut dropper = Dropper::new(args.drop, args.seed);
@@ -176,52 +215,180 @@ pub fn run(args: Args) -> Result<()> {
             Ok(Packet::Error { .. }) => continue,
             Ok(other) => {
                 let why = format!("port {} takes only RRQ and WRQ, not {other}", local.port());
-                reply_error(&socket, &tracer, peer, ErrorCode::ILLEGAL_OPERATION, &why);
+                answers.refuse(peer, len, ErrorCode::ILLEGAL_OPERATION, &why);
                 continue;
             }
             Err(err) => {
                 let why = format!("not a TFTP request: {err}");
-                reply_error(&socket, &tracer, peer, ErrorCode::ILLEGAL_OPERATION, &why);
+                answers.refuse(peer, len, ErrorCode::ILLEGAL_OPERATION, &why);
                 continue;
             }
         };
 
-        // The limit on transfers at once: past it, say "busy" instead of starting one.
-        if active.load(Ordering::SeqCst) >= max_transfers {
-            let why = format!("server busy ({max_transfers} transfers), try again later");
-            reply_error(&socket, &tracer, peer, ErrorCode::NOT_DEFINED, &why);
-            println!("{peer} {:?}: refused, {why}", request.filename);
-            continue;
-        }
+        // The limits on transfers at once, in all and per client: past one, say "busy"
+        // instead of starting a transfer.
+        let slot = match slots.admit(peer, bytes) {
+            Admission::Start(slot) => slot,
+            // The same request again from the same client port (its timer fired before
+            // our answer came): its transfer is running and answers it. A second
+            // transfer would only fight the first one (the client talks to the first
+            // that answers, and sends the other ERROR 5).
+            Admission::Repeat => continue,
+            Admission::Refused(why) => {
+                if answers.refuse(peer, len, ErrorCode::NOT_DEFINED, &why) {
+                    let more = answers.take_unanswered();
+                    println!("{peer} {:?}: refused, {why}{more}", request.filename);
+                }
+                continue;
+            }
+        };
 
         // 3. One thread per transfer; it opens its own socket (the server's TID).
-        active.fetch_add(1, Ordering::SeqCst);
-        let (config, active_now, transfer_dropper) =
-            (config.clone(), active.clone(), dropper.split());
+        let (config, transfer_dropper) = (config.clone(), dropper.split());
         let spawned = thread::Builder::new()
             .name(format!("tftp {peer}"))
-            .spawn(move || {
-                serve(&config, peer, is_write, request, transfer_dropper);
-                active_now.fetch_sub(1, Ordering::SeqCst);
-            });
+            .spawn(move || serve(&config, slot, is_write, request, len, transfer_dropper));
+        // (On failure the closure, and with it the slot, is dropped: the slot is free.)
         if let Err(err) = spawned {
-            active.fetch_sub(1, Ordering::SeqCst);
             eprintln!("cannot start a thread for {peer}: {err}");
         }
     }
 }
 
-/// ERROR from the request socket (for requests that never get a transfer).
-fn reply_error(
-    socket: &UdpSocket,
-    tracer: &Tracer,
+// ANCHOR: slots
+/// Who holds the transfer slots: the limit on transfers at once, the limit per client
+/// IP (one address must not take every slot: tftpd-hpa leaves that to a firewall, e.g.
+/// iptables' `hashlimit`), and the guard against starting one request twice.
+struct Slots {
+    max_transfers: usize,
+    max_per_client: usize,
+    /// One entry per transfer thread.
+    held: Mutex<Vec<Held>>,
+}
+
+/// A slot's holder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Held {
+    /// The client's address: its TID.
     peer: SocketAddr,
-    code: ErrorCode,
-    message: &str,
-) {
-    let error = packet::error_packet(code, message);
-    if socket.send_to(&error, peer).is_ok() {
-        tracer.sent(peer, &error);
+    /// A hash of the request's bytes, to know a repeat from a new request.
+    request: u64,
+    /// Whether the transfer still runs (`false`: finished, the thread only dallies).
+    running: bool,
+}
+
+enum Admission {
+    /// A new transfer, holding this slot until its thread ends.
+    Start(Slot),
+    /// A repeat of a request whose transfer is running.
+    Repeat,
+    /// Over a limit: why.
+    Refused(String),
+}
+
+impl Slots {
+    /// Whether the request `bytes` from `peer` may start a transfer.
+    fn admit(self: &Arc<Self>, peer: SocketAddr, bytes: &[u8]) -> Admission {
+        let mut hasher = DefaultHasher::new();
+        bytes.hash(&mut hasher);
+        let me = Held {
+            peer,
+            request: hasher.finish(),
+            running: true,
+        };
+        // A thread that panicked while holding the lock left the list consistent (each
+        // change is one push or remove): go on with it.
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        if held.contains(&me) {
+            return Admission::Repeat;
+        }
+        if held.len() >= self.max_transfers {
+            let max = self.max_transfers;
+            return Admission::Refused(format!("busy: all {max} transfer slots are taken"));
+        }
+        let from_ip = held.iter().filter(|h| h.peer.ip() == peer.ip()).count();
+        if from_ip >= self.max_per_client {
+            return Admission::Refused(format!(
+                "busy: {} already has {from_ip} transfers, the most one address may have",
+                peer.ip()
+            ));
+        }
+        held.push(me);
+        Admission::Start(Slot {
+            slots: self.clone(),
+            me,
+        })
+    }
+}
+
+// ANCHOR_END: slots
+
+/// One transfer's hold on a slot; dropping it frees the slot.
+struct Slot {
+    slots: Arc<Slots>,
+    me: Held,
+}
+
+impl Slot {
+    /// The transfer is over, only its dally is left: the same request again is then a
+    /// new transfer, not a repeat.
+    fn finished(&mut self) {
+        let mut held = self
+            .slots
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = held.iter_mut().find(|entry| **entry == self.me) {
+            entry.running = false;
+        }
+        self.me.running = false;
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut held = self
+            .slots
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(at) = held.iter().position(|entry| *entry == self.me) {
+            held.swap_remove(at);
+        }
+    }
+}
+
+/// The request socket's answers to requests that get no transfer, limited in rate.
+struct Answers<'a> {
+    socket: &'a UdpSocket,
+    tracer: &'a Tracer,
+    bucket: TokenBucket,
+    /// Refusals since the last answer that were neither answered nor logged.
+    unanswered: u64,
+}
+
+impl Answers<'_> {
+    /// Sends ERROR `code` to `peer`, whose datagram had `len` bytes: no larger than it,
+    /// and only if the rate allows. Returns whether it did (and should log it).
+    fn refuse(&mut self, peer: SocketAddr, len: usize, code: ErrorCode, message: &str) -> bool {
+        if !self.bucket.take(Instant::now()) {
+            self.unanswered += 1;
+            return false;
+        }
+        if let Some(error) = packet::error_reply(code, message, len) {
+            if self.socket.send_to(&error, peer).is_ok() {
+                self.tracer.sent(peer, &error);
+            }
+        }
+        true
+    }
+
+    /// For the next log line: how many refusals went unanswered before it.
+    fn take_unanswered(&mut self) -> String {
+        match std::mem::take(&mut self.unanswered) {
+            0 => String::new(),
+            n => format!(" ({n} more refused without an answer: rate limit)"),
+        }
     }
 }
 
@@ -236,11 +403,21 @@ struct Report {
 }
 
 /// One transfer, on its own thread, from its own socket; prints one line at the end.
-fn serve(config: &Config, peer: SocketAddr, is_write: bool, request: Request, dropper: Dropper) {
+/// `request_len`: the request's size, which no ERROR we answer it with may exceed.
+fn serve(
+    config: &Config,
+    mut slot: Slot,
+    is_write: bool,
+    request: Request,
+    request_len: usize,
+    dropper: Dropper,
+) {
+    let peer = slot.me.peer;
     let started = Instant::now();
     let mut report = Report::default();
     let mut link = match driver::bind_transfer_socket(config.ip, 0) {
-        Ok((socket, _)) => Link::new(socket, peer, dropper, Tracer::new(config.trace)),
+        Ok((socket, _)) => Link::new(socket, peer, dropper, Tracer::new(config.trace))
+            .give_up_after(config.max_silence),
         Err(err) => {
             let name = &request.filename;
             println!("{peer} {name:?}: FAILED: cannot open a socket for the transfer: {err}");
@@ -248,10 +425,14 @@ fn serve(config: &Config, peer: SocketAddr, is_write: bool, request: Request, dr
         }
     };
     let mut dally = None;
+    let asked = Asked {
+        request: &request,
+        len: request_len,
+    };
     let result = if is_write {
-        receive_file(config, &mut link, &request, &mut report).map(|done| dally = Some(done))
+        receive_file(config, &mut link, &asked, &mut report).map(|done| dally = Some(done))
     } else {
-        send_file(config, &mut link, &request, &mut report)
+        send_file(config, &mut link, &asked, &mut report)
     };
     report.dropped = link.dropped();
     // ANCHOR: log_line
@@ -277,23 +458,39 @@ fn serve(config: &Config, peer: SocketAddr, is_write: bool, request: Request, dr
     // ANCHOR_END: log_line
 
     // After an upload, stay a while to acknowledge the last block again if our ACK was
-    // lost (RFC 1350: "dallying is encouraged"): long enough for the client to time out
-    // and resend it twice.
+    // lost (RFC 1350: "dallying is encouraged"): as long as a client with this timeout
+    // keeps resending it (its every try), but never more than MAX_DALLY.
+    slot.finished();
     if let Some((mut receiver, timeout)) = dally {
-        driver::dally(&mut link, &mut receiver, timeout * 6);
+        let how_long = machine::retry_span(timeout).min(MAX_DALLY);
+        driver::dally(&mut link, &mut receiver, how_long);
     }
 }
 
-/// Tells the client why not (from our transfer socket), and returns the reason.
-fn refuse<T>(link: &mut Link, code: ErrorCode, message: &str) -> Result<T, String> {
-    let _ = link.send(&packet::error_packet(code, message));
+/// The request a transfer answers, and its size on the wire.
+struct Asked<'a> {
+    request: &'a Request,
+    len: usize,
+}
+
+/// Tells the client why not (from our transfer socket), and returns the reason. The
+/// ERROR is no larger than the request (its text may quote the request's name).
+fn refuse<T>(
+    link: &mut Link,
+    asked: &Asked<'_>,
+    code: ErrorCode,
+    message: &str,
+) -> Result<T, String> {
+    if let Some(error) = packet::error_reply(code, message, asked.len) {
+        let _ = link.send(&error);
+    }
     Err(format!("sent ERROR {code}: {message}"))
 }
 
-fn path_refusal<T>(link: &mut Link, err: PathError) -> Result<T, String> {
+fn path_refusal<T>(link: &mut Link, asked: &Asked<'_>, err: PathError) -> Result<T, String> {
     match err {
-        PathError::NotFound => refuse(link, ErrorCode::FILE_NOT_FOUND, "file not found"),
-        PathError::Refused(why) => refuse(link, ErrorCode::ACCESS_VIOLATION, &why),
+        PathError::NotFound => refuse(link, asked, ErrorCode::FILE_NOT_FOUND, "file not found"),
+        PathError::Refused(why) => refuse(link, asked, ErrorCode::ACCESS_VIOLATION, &why),
     }
 }
 
@@ -307,28 +504,36 @@ fn options_text(oack: &[packet::TftpOption]) -> String {
 fn send_file(
     config: &Config,
     link: &mut Link,
-    request: &Request,
+    asked: &Asked<'_>,
     report: &mut Report,
 ) -> Result<(), String> {
+    let request = asked.request;
     if request.mode == Mode::Mail {
         return refuse(
             link,
+            asked,
             ErrorCode::ILLEGAL_OPERATION,
             "mail mode is obsolete (RFC 1350)",
         );
     }
     let real = match path::resolve_read(&config.root, &request.filename) {
         Ok(real) => real,
-        Err(err) => return path_refusal(link, err),
+        Err(err) => return path_refusal(link, asked, err),
     };
     let file = match File::open(&real) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::PermissionDenied => {
-            return refuse(link, ErrorCode::ACCESS_VIOLATION, "permission denied")
+            return refuse(
+                link,
+                asked,
+                ErrorCode::ACCESS_VIOLATION,
+                "permission denied",
+            )
         }
         Err(err) => {
             return refuse(
                 link,
+                asked,
                 ErrorCode::FILE_NOT_FOUND,
                 &format!("cannot open: {err}"),
             )
@@ -340,7 +545,7 @@ fn send_file(
     };
     let mut negotiated = match options::negotiate(&request.options, kind) {
         Ok(negotiated) => negotiated,
-        Err(refusal) => return refuse(link, refusal.code, &refusal.message),
+        Err(refusal) => return refuse(link, asked, refusal.code, &refusal.message),
     };
     // We cannot know the client's receive buffer: never offer a window that a default
     // one cannot hold, or the client's kernel drops its end, every time.
@@ -415,12 +620,14 @@ impl<W: Write> Write for Limited<W> {
 fn receive_file(
     config: &Config,
     link: &mut Link,
-    request: &Request,
+    asked: &Asked<'_>,
     report: &mut Report,
 ) -> Result<(Receiver<Box<dyn Write>>, Duration), String> {
+    let request = asked.request;
     if !config.allow_write {
         return refuse(
             link,
+            asked,
             ErrorCode::ACCESS_VIOLATION,
             "this server is read-only (start it with --allow-write to accept uploads)",
         );
@@ -428,18 +635,20 @@ fn receive_file(
     if request.mode == Mode::Mail {
         return refuse(
             link,
+            asked,
             ErrorCode::ILLEGAL_OPERATION,
             "mail mode is obsolete (RFC 1350)",
         );
     }
     let target = match path::resolve_write(&config.root, &request.filename) {
         Ok(target) => target,
-        Err(err) => return path_refusal(link, err),
+        Err(err) => return path_refusal(link, asked, err),
     };
     // New files only, unless --overwrite (symlink_metadata: a dangling link exists too).
     if !config.overwrite && target.symlink_metadata().is_ok() {
         return refuse(
             link,
+            asked,
             ErrorCode::FILE_EXISTS,
             "file already exists (the server replaces files only with --overwrite)",
         );
@@ -449,7 +658,7 @@ fn receive_file(
     };
     let mut negotiated = match options::negotiate(&request.options, kind) {
         Ok(negotiated) => negotiated,
-        Err(refusal) => return refuse(link, refusal.code, &refusal.message),
+        Err(refusal) => return refuse(link, asked, refusal.code, &refusal.message),
     };
     // We receive: size our buffer for the window, and offer no more than it holds.
     let blksize = negotiated.params.blksize;
@@ -468,6 +677,7 @@ fn receive_file(
         Err(err) => {
             return refuse(
                 link,
+                asked,
                 ErrorCode::ACCESS_VIOLATION,
                 &format!("cannot create the file: {err}"),
             )
