@@ -315,7 +315,7 @@ fn run_broadcast(bins: &Path) -> anyhow::Result<BroadcastRun> {
     )?;
     let target = format!("127.255.255.255:{}", addr.port());
     let args = [
-        "announce", "--to", &target, "--user", "teacher", "--wait", "1000", "--trace",
+        "announce", "--to", &target, "--user", "teacher", "--wait", "1s", "--trace",
     ];
     let (_, stderr) = client("announce", &exe, &args, "")?;
     drop(stop(first));

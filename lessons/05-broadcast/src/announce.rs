@@ -29,7 +29,7 @@
 
 use anyhow::{anyhow, Context as _, Result};
 use broadcast::ipmsg::{self, Packet};
-use shared::{addr, encoding::display, ready, trace::Tracer};
+use shared::{addr, duration, encoding::Encoding, hint, ready, trace::Tracer};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::HashSet;
 use std::io::{self, ErrorKind};
@@ -42,6 +42,15 @@ const REPORTED_IGNORED: u64 = 10;
 
 /// How many answerers the summary line names; the others are on their `answer N` lines.
 const NAMED_IN_SUMMARY: usize = 20;
+
+/// Our BR_ENTRY is padded with NUL bytes (which every reader drops) to this size. A
+/// listener answers with no more bytes than it was sent (see `listen.rs`), so a padded
+/// request leaves room for its whole answer. QUIC does the same: a client pads its first
+/// packet to 1200 bytes, so the server may answer it (RFC 9000, section 14.1).
+const ENTRY_SIZE: usize = 256;
+
+/// The longest `--wait`: a minute.
+const MAX_WAIT: Duration = Duration::from_secs(60);
 
 /// Options of `broadcast announce`.
 #[derive(clap::Args)]
@@ -58,9 +67,9 @@ pub struct Args {
     #[arg(long, default_value = addr::BROADCAST_TARGET, value_parser = addr::parse)]
     to: SocketAddr,
 
-    /// How long to collect answers, in milliseconds.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
-    wait: u64,
+    /// How long to collect answers, with a unit: 500ms, 1s, up to 1m.
+    #[arg(long, default_value = "1s", value_parser = parse_wait)]
+    wait: Duration,
 
     /// Stop collecting after this many answers: the answers are kept in memory, and
     /// anyone can send them, so their number is bounded.
@@ -75,6 +84,11 @@ pub struct Args {
     #[arg(long, default_value_t = broadcast::default_host())]
     host: String,
 
+    /// The encoding of answers without UTF8OPT, and of what we send: utf-8, gbk (FeiQ,
+    /// Chinese Windows) or auto (show UTF-8 where valid, else GBK; send UTF-8).
+    #[arg(long, default_value = "auto", value_parser = Encoding::parse)]
+    encoding: Encoding,
+
     /// Do not set SO_BROADCAST: watch the kernel refuse the send with EACCES.
     #[arg(long)]
     no_broadcast_flag: bool,
@@ -84,18 +98,30 @@ pub struct Args {
     trace: bool,
 }
 
+fn parse_wait(text: &str) -> Result<Duration, String> {
+    match duration::parse(text)? {
+        wait if wait.is_zero() || wait > MAX_WAIT => Err(format!(
+            "`{text}` is out of range: wait more than 0 and at most {}",
+            duration::show(MAX_WAIT)
+        )),
+        wait => Ok(wait),
+    }
+}
+
 pub fn run(args: Args) -> Result<()> {
     let tracer = Tracer::new(args.trace);
     let to = args.to;
+    let wait = duration::show(args.wait);
     let mut packet_no = broadcast::first_packet_no();
-    let entry = Packet::new(
-        packet_no,
-        &args.user,
-        &args.host,
-        ipmsg::BR_ENTRY,
-        &args.user,
-    );
-    let entry = entry.emit().context("bad --user or --host")?;
+    let names = [args.user.as_str(), args.host.as_str(), args.user.as_str()];
+    let entry = Packet::encoded(packet_no, names, ipmsg::BR_ENTRY, args.encoding)
+        .map_err(|err| anyhow!(err))
+        .and_then(|entry| Ok(entry.emit()?))
+        .context("bad --user or --host")?;
+    let mut entry = entry;
+    if entry.len() < ENTRY_SIZE {
+        entry.resize(ENTRY_SIZE, 0);
+    }
 
     // 1. socket(): a UDP endpoint, built with socket2 so we can set an option before bind().
     let socket = Socket::new(
@@ -120,7 +146,7 @@ pub fn run(args: Args) -> Result<()> {
     //    bind an unbound socket at the first send_to anyway; we bind first to print it.
     socket
         .bind(&args.addr.into())
-        .with_context(|| format!("cannot bind {} (try --addr 0.0.0.0:0)", args.addr))?;
+        .map_err(|err| hint::cannot_bind(args.addr, err, "--addr"))?;
     let socket: UdpSocket = socket.into();
     let local = socket.local_addr().context("cannot read our own address")?;
     ready::announce(local);
@@ -131,10 +157,7 @@ pub fn run(args: Args) -> Result<()> {
         .send_to(&entry, to)
         .map_err(|err| send_error(err, to))?;
     tracer.sent(to, &entry);
-    println!(
-        "sent BR_ENTRY to {to}; collecting answers for {} ms",
-        args.wait
-    );
+    println!("sent BR_ENTRY to {to}; collecting answers for {wait}");
     // ANCHOR_END: send
 
     // ANCHOR: collect
@@ -143,10 +166,10 @@ pub fn run(args: Args) -> Result<()> {
     //    Anyone can send us answers, as fast as loopback goes (a flood of 200,000 in 3 s
     //    once took 527 MB to keep): so one listener (address and names) counts once, and
     //    we stop at --max-answers. Avahi (mDNS) bounds its cache the same way.
-    let deadline = Instant::now() + Duration::from_millis(args.wait);
+    let deadline = Instant::now() + args.wait;
     let max_answers = usize::try_from(args.max_answers).unwrap_or(usize::MAX);
     let mut answers: Vec<(SocketAddr, Packet)> = Vec::new();
-    let mut seen: HashSet<(SocketAddr, String, String)> = HashSet::new();
+    let mut seen: HashSet<(SocketAddr, Vec<u8>, Vec<u8>)> = HashSet::new();
     let (mut repeated, mut ignored) = (0u64, 0u64);
     let mut buf = vec![0u8; ipmsg::MAX_PACKET + 1];
     while answers.len() < max_answers {
@@ -175,10 +198,13 @@ pub fn run(args: Args) -> Result<()> {
                 ignored += 1;
                 if ignored <= REPORTED_IGNORED {
                     match other {
-                        Ok(packet) => println!("{peer}: ignored {packet} (not an answer)"),
+                        Ok(packet) => println!(
+                            "{peer}: ignored {} (not an answer)",
+                            packet.show(args.encoding)
+                        ),
                         Err(err) => eprintln!(
                             "{peer}: ignored a malformed datagram of {n} bytes ({err}): {}",
-                            display(&datagram[..n.min(80)])
+                            args.encoding.display(&datagram[..n.min(80)])
                         ),
                     }
                 }
@@ -196,11 +222,11 @@ pub fn run(args: Args) -> Result<()> {
             repeated += 1;
             continue;
         }
-        // Names come from the network: shown escaped (Packet::sender).
+        // Names come from the network: decoded and shown escaped (Packet::sender).
         println!(
             "answer {} from {peer}: {}",
             answers.len() + 1,
-            packet.sender()
+            packet.sender(args.encoding)
         );
         answers.push((peer, packet));
     }
@@ -217,15 +243,14 @@ pub fn run(args: Args) -> Result<()> {
 
     if answers.is_empty() {
         println!(
-            "nobody answered within {} ms (is a listener running on port {}? start one with: cargo run -p broadcast -- listen)",
-            args.wait,
+            "nobody answered within {wait} (is a listener running on port {}? start one with: cargo run -p broadcast -- listen)",
             to.port()
         );
     } else {
         let who: Vec<String> = answers
             .iter()
             .take(NAMED_IN_SUMMARY)
-            .map(|(peer, packet)| format!("{} at {peer}", packet.sender()))
+            .map(|(peer, packet)| format!("{} at {peer}", packet.sender(args.encoding)))
             .collect();
         let more = match answers.len().saturating_sub(NAMED_IN_SUMMARY) {
             0 => String::new(),
@@ -236,8 +261,11 @@ pub fn run(args: Args) -> Result<()> {
 
     // 6. sendto() once more: BR_EXIT, "I am leaving", as IPMsg clients do when they quit.
     packet_no += 1;
-    let exit = Packet::new(packet_no, &args.user, &args.host, ipmsg::BR_EXIT, "");
-    let exit = exit.emit().context("cannot build BR_EXIT")?;
+    let names = [args.user.as_str(), args.host.as_str(), ""];
+    let exit = Packet::encoded(packet_no, names, ipmsg::BR_EXIT, args.encoding)
+        .map_err(|err| anyhow!(err))?
+        .emit()
+        .context("cannot build BR_EXIT")?;
     socket
         .send_to(&exit, to)
         .map_err(|err| send_error(err, to))?;

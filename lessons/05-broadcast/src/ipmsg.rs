@@ -1,8 +1,9 @@
 //! The IPMsg packet: one line of text, six fields separated by colons.
 //!
-//! IP Messenger (IPMsg, H. Shirouzu, 1996) is a LAN chat that needs no server: every
-//! client broadcasts "I am here" when it starts, and everyone who hears it answers by
-//! unicast. Its packets are plain text, which makes them easy to read in a `--trace`:
+//! IP Messenger (IPMsg, 飞鸽传书, H. Shirouzu, 1996) is a LAN chat that needs no server:
+//! every client broadcasts "I am here" when it starts, and everyone who hears it answers by
+//! unicast. FeiQ (飞秋) speaks the same protocol. Its packets are text, which makes them
+//! easy to read in a `--trace`:
 //!
 //! ```text
 //! version:packet-no:user:host:command:extra
@@ -19,17 +20,28 @@
 //! - `extra` is the rest of the datagram, colons and all: the nickname for the entry
 //!   commands, the text for `SENDMSG`.
 //!
+//! # Text is bytes plus an encoding
+//!
+//! The fields are bytes, and the packet does not always say which encoding they are in.
+//! With the option [`UTF8OPT`] they are UTF-8. Without it they are in the sender's
+//! local encoding: GBK on a Chinese Windows machine, which is what FeiQ sends (`张三` is
+//! `d5 c5 c8 fd`). So the parser works on bytes: it splits at the `:` bytes and never
+//! decodes. That is safe in both encodings: every byte of a multi-byte character is
+//! `0x80` or more in UTF-8, and `0x40` or more in GBK, so a `:` (`0x3a`) byte is always
+//! a colon. The names are decoded only to be shown ([`Packet::show`]).
+//!
 //! The real protocol runs on UDP port [`PORT`] (2425). UDP keeps message boundaries, so
 //! one datagram is exactly one packet: there is no framing to do, unlike TCP in lesson 01.
 //!
 //! ```
 //! use broadcast::ipmsg::{Packet, BR_ENTRY};
 //! let packet = Packet::parse(b"1:17:alice:wonderland:1:alice").unwrap();
-//! assert_eq!((packet.mode(), packet.user.as_str()), (BR_ENTRY, "alice"));
+//! assert_eq!((packet.mode(), &packet.user[..]), (BR_ENTRY, &b"alice"[..]));
 //! assert_eq!(packet.emit().unwrap(), b"1:17:alice:wonderland:1:alice");
 //! assert!(Packet::parse(b"hello").is_err()); // an error, never a panic
 //! ```
 
+use shared::encoding::Encoding;
 use std::fmt;
 
 /// IPMsg's real UDP port. The lesson defaults to 6868 (`shared::addr::BROADCAST_LISTEN`)
@@ -71,6 +83,10 @@ pub const MODE_MASK: u32 = 0xff;
 pub const SENDCHECKOPT: u32 = 0x100;
 /// Option for [`SENDMSG`]: "this message was sent to everyone (broadcast)".
 pub const BROADCASTOPT: u32 = 0x400;
+/// Option for any command: "the text of this packet (user, host, extra) is UTF-8".
+/// IP Messenger 3 added it; without it the text is in the sender's local encoding (GBK
+/// from FeiQ and a Chinese Windows). We set it exactly when we send UTF-8.
+pub const UTF8OPT: u32 = 0x0080_0000;
 
 // ANCHOR: mode
 /// The mode of a command: its low 8 bits (`0x120` gives `0x20`, [`SENDMSG`]).
@@ -104,11 +120,6 @@ pub enum Malformed {
         /// How many bytes there were.
         len: usize,
     },
-    /// Not UTF-8 text.
-    NotText {
-        /// How many bytes were valid before the first bad one.
-        valid_up_to: usize,
-    },
     /// Fewer than [`FIELD_COUNT`] fields (an empty datagram has 0).
     MissingFields {
         /// How many there were.
@@ -119,7 +130,7 @@ pub enum Malformed {
     NotANumber {
         /// Which field.
         field: &'static str,
-        /// What it held.
+        /// What it held, shown escaped.
         text: String,
     },
     /// A version other than [`VERSION`].
@@ -147,18 +158,12 @@ impl fmt::Display for Malformed {
             Malformed::TooLong { len } => {
                 write!(f, "{len} bytes is longer than the {MAX_PACKET}-byte limit")
             }
-            Malformed::NotText { valid_up_to } => {
-                write!(
-                    f,
-                    "not UTF-8 text (a bad byte after {valid_up_to} good ones)"
-                )
-            }
             Malformed::MissingFields { found } => write!(
                 f,
                 "{found} of the {FIELD_COUNT} fields version:packet-no:user:host:command:extra"
             ),
             Malformed::NotANumber { field, text } => {
-                write!(f, "{field} {text:?} is not a decimal number")
+                write!(f, "{field} \"{text}\" is not a decimal number")
             }
             Malformed::UnsupportedVersion(version) => {
                 write!(f, "version {version}, but only version {VERSION} exists")
@@ -177,7 +182,8 @@ impl fmt::Display for Malformed {
 
 impl std::error::Error for Malformed {}
 
-/// One IPMsg packet, its six fields.
+/// One IPMsg packet, its six fields. The text fields are bytes, as they travel: which
+/// encoding they are in is [`Packet::encoding`]'s question.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packet {
     /// Always [`VERSION`] in a packet that parsed.
@@ -185,27 +191,55 @@ pub struct Packet {
     /// Chosen by the sender, new for each packet.
     pub packet_no: u64,
     /// The sender's user name.
-    pub user: String,
+    pub user: Vec<u8>,
     /// The sender's host name.
-    pub host: String,
+    pub host: Vec<u8>,
     /// Mode (low 8 bits) and options (high bits); see [`mode`] and [`options`].
     pub command: u32,
     /// Everything after the fifth colon.
-    pub extra: String,
+    pub extra: Vec<u8>,
 }
 
 impl Packet {
-    /// A version-1 packet.
-    pub fn new(packet_no: u64, user: &str, host: &str, command: u32, extra: &str) -> Packet {
+    /// A version-1 packet from bytes (or from `&str`, which is UTF-8).
+    pub fn new(
+        packet_no: u64,
+        user: impl Into<Vec<u8>>,
+        host: impl Into<Vec<u8>>,
+        command: u32,
+        extra: impl Into<Vec<u8>>,
+    ) -> Packet {
         Packet {
             version: VERSION,
             packet_no,
-            user: user.to_string(),
-            host: host.to_string(),
+            user: user.into(),
+            host: host.into(),
             command,
-            extra: extra.to_string(),
+            extra: extra.into(),
         }
     }
+
+    // ANCHOR: encoded
+    /// A packet to send, its text in `encoding`: UTF-8 (`auto` sends UTF-8 too) sets
+    /// [`UTF8OPT`], GBK does not. An error names a character GBK cannot hold.
+    pub fn encoded(
+        packet_no: u64,
+        [user, host, extra]: [&str; 3],
+        command: u32,
+        encoding: Encoding,
+    ) -> Result<Packet, String> {
+        let command = match encoding {
+            Encoding::Gbk => command & !UTF8OPT,
+            Encoding::Utf8 | Encoding::Auto => command | UTF8OPT,
+        };
+        let (user, host, extra) = (
+            encoding.encode(user)?,
+            encoding.encode(host)?,
+            encoding.encode(extra)?,
+        );
+        Ok(Packet::new(packet_no, user, host, command, extra))
+    }
+    // ANCHOR_END: encoded
 
     /// The mode of [`Packet::command`]: what kind of packet this is.
     pub fn mode(&self) -> u32 {
@@ -217,17 +251,65 @@ impl Packet {
         options(self.command)
     }
 
-    /// `user@host`, each name shown escaped ([`shared::encoding::display`]): names come
-    /// from the network, and printed raw an ESC or BEL in one would drive the reader's
-    /// terminal (colours, a new window title, a cleared screen). Text other than control
-    /// characters stays readable (`张三@办公室`).
-    pub fn sender(&self) -> String {
-        let show = shared::encoding::display;
+    // ANCHOR: encoding
+    /// The encoding of this packet's text: UTF-8 if it says so ([`UTF8OPT`]); otherwise
+    /// `fallback`, the listener's `--encoding`, where `auto` means UTF-8 if every field
+    /// is valid UTF-8, else GBK (what FeiQ sends).
+    pub fn encoding(&self, fallback: Encoding) -> Encoding {
+        if self.options() & UTF8OPT != 0 {
+            return Encoding::Utf8;
+        }
+        match fallback {
+            Encoding::Auto => {
+                let fields = [&self.user, &self.host, &self.extra];
+                if fields.iter().all(|field| Encoding::Utf8.is_valid(field)) {
+                    Encoding::Utf8
+                } else {
+                    Encoding::Gbk
+                }
+            }
+            chosen => chosen,
+        }
+    }
+    // ANCHOR_END: encoding
+
+    /// `user@host`, decoded as [`Packet::encoding`] says and escaped
+    /// ([`Encoding::display`]): names come from the network, and printed raw an ESC or
+    /// BEL in one would drive the reader's terminal. Bytes the encoding cannot decode
+    /// show as `\xNN`, never dropped.
+    pub fn sender(&self, fallback: Encoding) -> String {
+        let encoding = self.encoding(fallback);
         format!(
             "{}@{}",
-            show(self.user.as_bytes()),
-            show(self.host.as_bytes())
+            encoding.display(&self.user),
+            encoding.display(&self.host)
         )
+    }
+
+    /// One line for a terminal: `BR_ENTRY from alice@wonderland (packet 17): alice`.
+    /// Options show as `SENDMSG+0x100`, except [`UTF8OPT`], which shows as `, UTF8OPT`
+    /// in the brackets; text decoded as GBK says `, gbk` there. An unknown mode shows as
+    /// `mode 0x42`. Names and extra are decoded and escaped: they come from the network.
+    pub fn show(&self, fallback: Encoding) -> String {
+        let encoding = self.encoding(fallback);
+        let mut line = match mode_name(self.mode()) {
+            Some(name) => name.to_string(),
+            None => format!("mode {:#04x}", self.mode()),
+        };
+        if self.options() & !UTF8OPT != 0 {
+            line += &format!("+{:#x}", self.options() & !UTF8OPT);
+        }
+        line += &format!(" from {} (packet {}", self.sender(fallback), self.packet_no);
+        if self.options() & UTF8OPT != 0 {
+            line += ", UTF8OPT";
+        } else if encoding == Encoding::Gbk {
+            line += ", gbk";
+        }
+        line += ")";
+        if !self.extra.is_empty() {
+            line += &format!(": {}", encoding.display(&self.extra));
+        }
+        line
     }
 
     /// The bytes of the packet, ready for `send_to`: the six fields joined by colons, the
@@ -241,21 +323,24 @@ impl Packet {
         }
         check_name(FIELD_NAMES[2], &self.user)?;
         check_name(FIELD_NAMES[3], &self.host)?;
-        if self.extra.ends_with(FORGIVEN_AT_END) {
+        if self.extra.ends_with(b"\n") || self.extra.ends_with(b"\r") || self.extra.ends_with(b"\0")
+        {
             return Err(Malformed::BadExtraEnd);
         }
-        let text = format!(
-            "{}:{}:{}:{}:{}:{}",
-            self.version, self.packet_no, self.user, self.host, self.command, self.extra
-        );
-        if text.len() > MAX_PACKET {
-            return Err(Malformed::TooLong { len: text.len() });
+        let mut bytes = format!("{}:{}:", self.version, self.packet_no).into_bytes();
+        bytes.extend_from_slice(&self.user);
+        bytes.push(SEPARATOR);
+        bytes.extend_from_slice(&self.host);
+        bytes.extend_from_slice(format!(":{}:", self.command).as_bytes());
+        bytes.extend_from_slice(&self.extra);
+        if bytes.len() > MAX_PACKET {
+            return Err(Malformed::TooLong { len: bytes.len() });
         }
-        Ok(text.into_bytes())
+        Ok(bytes)
     }
 
     /// Reads one datagram as a packet. Never panics: anything that is not a packet is a
-    /// [`Malformed`] error that says why.
+    /// [`Malformed`] error that says why. Any bytes may be text: nothing is decoded here.
     ///
     /// Forgiven, and dropped: line breaks and NUL bytes at the end (`echo ... | nc -u`
     /// adds `\n`; real IPMsg clients end their packets with `\0`, and send
@@ -272,14 +357,15 @@ impl Packet {
         if datagram.is_empty() {
             return Err(Malformed::MissingFields { found: 0 });
         }
-        let text = std::str::from_utf8(datagram).map_err(|err| Malformed::NotText {
-            valid_up_to: err.valid_up_to(),
-        })?;
-        let text = text.trim_end_matches(FORGIVEN_AT_END);
+        let end = datagram
+            .iter()
+            .rposition(|byte| !FORGIVEN_AT_END.contains(byte))
+            .map_or(0, |last| last + 1);
+        let datagram = &datagram[..end];
 
         // ANCHOR: split
         // splitn: the sixth piece is the whole rest, so `extra` may contain colons.
-        let fields: Vec<&str> = text.splitn(FIELD_COUNT, char::from(SEPARATOR)).collect();
+        let fields: Vec<&[u8]> = datagram.splitn(FIELD_COUNT, |&b| b == SEPARATOR).collect();
         let [version, packet_no, user, host, command, extra] = fields[..] else {
             return Err(Malformed::MissingFields {
                 found: fields.len(),
@@ -297,31 +383,24 @@ impl Packet {
         let command =
             u32::try_from(number(FIELD_NAMES[4], command)?).map_err(|_| Malformed::NotANumber {
                 field: FIELD_NAMES[4],
-                text: command.to_string(),
+                text: shared::encoding::display(command),
             })?;
-        Ok(Packet {
-            version: VERSION,
-            packet_no,
-            user: user.to_string(),
-            host: host.to_string(),
-            command,
-            extra: extra.to_string(),
-        })
+        Ok(Packet::new(packet_no, user, host, command, extra))
     }
 }
 
 /// What [`Packet::parse`] forgives at the end of a datagram, and drops.
-const FORGIVEN_AT_END: [char; 3] = ['\n', '\r', '\0'];
+const FORGIVEN_AT_END: [u8; 3] = [b'\n', b'\r', b'\0'];
 
 /// The one rule for `user` and `host`, in both directions: not empty, no `:` (it would
 /// shift the fields), no line break (it would forge a line in whatever prints it). Other
 /// control characters (ESC, BEL) break nothing in the packet; they are shown escaped
 /// ([`Packet::sender`]), never printed raw.
-pub fn check_name(field: &'static str, name: &str) -> Result<(), Malformed> {
+pub fn check_name(field: &'static str, name: &[u8]) -> Result<(), Malformed> {
     if name.is_empty() {
         return Err(Malformed::EmptyName { field });
     }
-    if name.contains([':', '\n', '\r']) {
+    if name.iter().any(|b| matches!(b, b':' | b'\n' | b'\r')) {
         return Err(Malformed::BadName { field });
     }
     Ok(())
@@ -329,34 +408,23 @@ pub fn check_name(field: &'static str, name: &str) -> Result<(), Malformed> {
 
 /// A field that must be a plain decimal number: digits only (`u64::from_str` would also
 /// take `+5`), at least one, and small enough for a `u64`.
-fn number(field: &'static str, text: &str) -> Result<u64, Malformed> {
+fn number(field: &'static str, bytes: &[u8]) -> Result<u64, Malformed> {
     let not_a_number = || Malformed::NotANumber {
         field,
-        text: text.to_string(),
+        text: shared::encoding::display(bytes),
     };
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+    if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_digit) {
         return Err(not_a_number());
     }
+    // Digits only: valid UTF-8, so from_utf8 cannot fail here.
+    let text = std::str::from_utf8(bytes).map_err(|_| not_a_number())?;
     text.parse().map_err(|_| not_a_number())
 }
 
-/// One line for a terminal: `BR_ENTRY from alice@wonderland (packet 17): alice`.
-/// Options show as `SENDMSG+0x100`; an unknown mode as `mode 0x42`. Names and extra are
-/// shown escaped: they come from the network.
+/// [`Packet::show`] with the `auto` encoding (UTF-8 where valid, else GBK).
 impl fmt::Display for Packet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match mode_name(self.mode()) {
-            Some(name) => write!(f, "{name}")?,
-            None => write!(f, "mode {:#04x}", self.mode())?,
-        }
-        if self.options() != 0 {
-            write!(f, "+{:#x}", self.options())?;
-        }
-        write!(f, " from {} (packet {})", self.sender(), self.packet_no)?;
-        if !self.extra.is_empty() {
-            write!(f, ": {}", shared::encoding::display(self.extra.as_bytes()))?;
-        }
-        Ok(())
+        f.write_str(&self.show(Encoding::Auto))
     }
 }
 
@@ -402,7 +470,7 @@ mod tests {
         assert_eq!(packet.command, 0x120);
         assert_eq!(packet.mode(), SENDMSG);
         assert_eq!(packet.options(), SENDCHECKOPT);
-        assert_eq!(packet.extra, "tea at 5:30? yes: see you");
+        assert_eq!(packet.extra, b"tea at 5:30? yes: see you");
         assert!(packet
             .to_string()
             .starts_with("SENDMSG+0x100 from bob@builder"));
@@ -418,11 +486,11 @@ mod tests {
     #[test]
     fn a_real_clients_trailing_nuls_and_a_line_ending_are_forgiven() {
         let packet = Packet::parse(REAL_CLIENT_ENTRY).unwrap();
-        assert_eq!(packet.extra, "Carol\0Sales");
+        assert_eq!(packet.extra, b"Carol\0Sales");
         assert!(packet.to_string().ends_with(": Carol\\0Sales"), "{packet}");
         let typed = Packet::parse(b"1:7:dave:laptop:1:dave\r\n").unwrap();
-        assert_eq!(typed.extra, "dave");
-        assert_eq!(Packet::parse(b"1:7:u:h:32:").unwrap().extra, "");
+        assert_eq!(typed.extra, b"dave");
+        assert_eq!(Packet::parse(b"1:7:u:h:32:").unwrap().extra, b"");
     }
 
     #[test]
@@ -435,8 +503,13 @@ mod tests {
                 b"1:2:alice:wonderland:1",
                 Malformed::MissingFields { found: 5 },
             ),
-            (b"\xff\xfe1:2:u:h:1:", Malformed::NotText { valid_up_to: 0 }),
-            (b"1:2:u:h\xc3:1:", Malformed::NotText { valid_up_to: 7 }),
+            (
+                b"\xff\xfe1:2:u:h:1:",
+                Malformed::NotANumber {
+                    field: "version",
+                    text: "\\xff\\xfe1".into(),
+                },
+            ),
             (
                 &long,
                 Malformed::TooLong {
@@ -516,7 +589,7 @@ mod tests {
             Err(Malformed::BadName { field: "host" })
         );
         assert_eq!(packet("", "h"), Err(Malformed::EmptyName { field: "user" }));
-        let huge = Packet::new(1, "u", "h", SENDMSG, &"x".repeat(MAX_PACKET));
+        let huge = Packet::new(1, "u", "h", SENDMSG, "x".repeat(MAX_PACKET));
         assert!(matches!(huge.emit(), Err(Malformed::TooLong { .. })));
     }
 
@@ -539,7 +612,7 @@ mod tests {
 
         const ESCAPES: &[u8] = b"1:9:\x1b[2J\x1b[31mroot\x07:\x1b]0;pwned\x07box:3:\x1b[0m";
         let packet = Packet::parse(ESCAPES).unwrap();
-        assert_eq!(packet.user, "\x1b[2J\x1b[31mroot\x07", "kept as sent");
+        assert_eq!(packet.user, b"\x1b[2J\x1b[31mroot\x07", "kept as sent");
         let shown = packet.to_string();
         assert_eq!(
             shown,
@@ -547,18 +620,18 @@ mod tests {
         );
         assert!(!shown.contains(['\x1b', '\x07']), "{shown:?}");
         assert_eq!(
-            packet.sender(),
+            packet.sender(Encoding::Auto),
             "\\x1b[2J\\x1b[31mroot\\x07@\\x1b]0;pwned\\x07box"
         );
 
         let readable = Packet::parse("1:3:张三:办公室:3:Zoë".as_bytes()).unwrap();
-        assert_eq!(readable.sender(), "张三@办公室");
+        assert_eq!(readable.sender(Encoding::Auto), "张三@办公室");
         assert_eq!(
             readable.to_string(),
             "ANSENTRY from 张三@办公室 (packet 3): Zoë"
         );
         let nul = Packet::parse(b"1:3:u\0:h\x7f:3:").unwrap();
-        assert_eq!(nul.sender(), "u\\0@h\\x7f");
+        assert_eq!(nul.sender(Encoding::Auto), "u\\0@h\\x7f");
     }
 
     /// `parse` and `emit` agree, both ways: every packet `parse` accepts, `emit` writes,
@@ -611,7 +684,7 @@ mod tests {
             seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             (seed >> 24) as u8
         };
-        const ALPHABET: &[u8] = b"0123:::\n\r\0\x1bab";
+        const ALPHABET: &[u8] = b"0123:::\n\r\0\x1bab\xc4\xe3\xff";
         let mut pick = |len: u8| -> Vec<u8> {
             let len = next() % len;
             (0..len)
@@ -623,9 +696,8 @@ mod tests {
             datagram.extend(pick(24));
             parsed_then_emitted(&datagram);
             parsed_then_emitted(&pick(30));
-            let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
-            let (user, host, extra) = (text(pick(6)), text(pick(6)), text(pick(8)));
-            emitted_then_parsed(Packet::new(7, &user, &host, ANSENTRY, &extra));
+            let (user, host, extra) = (pick(6), pick(6), pick(8));
+            emitted_then_parsed(Packet::new(7, user, host, ANSENTRY, extra));
         }
         let mut other_version = Packet::new(1, "u", "h", BR_ENTRY, "");
         other_version.version = 2;
@@ -671,6 +743,91 @@ mod tests {
             if let Ok(packet) = Packet::parse(&datagram) {
                 assert_eq!(packet.version, VERSION);
             }
+        }
+    }
+
+    /// As FeiQ sends a BR_ENTRY: `1:<id>:<user>:<host>:1:<nick>\0<group>\0`, in GBK and
+    /// without UTF8OPT. User 张三 (`d5 c5 c8 fd`), host 张三-PC, group 技术部.
+    const FEIQ_ENTRY_GBK: &[u8] =
+        b"1:1700000000:\xd5\xc5\xc8\xfd:\xd5\xc5\xc8\xfd-PC:1:\xd5\xc5\xc8\xfd\0\xbc\xbc\xca\xf5\xb2\xbf\0";
+    /// A SENDMSG in GBK: 你好 (`c4 e3 ba c3`).
+    const SENDMSG_GBK: &[u8] = b"1:42:\xc0\xee\xcb\xc4:pc:32:\xc4\xe3\xba\xc3";
+    /// The same entry in UTF-8, with UTF8OPT: 8388609 = 0x800001 = UTF8OPT | BR_ENTRY.
+    const ENTRY_UTF8OPT: &[u8] = "1:5:张三:张三-PC:8388609:张三".as_bytes();
+
+    #[test]
+    fn a_gbk_entry_from_feiq_parses_and_shows_in_chinese() {
+        let packet = Packet::parse(FEIQ_ENTRY_GBK).unwrap();
+        assert_eq!(packet.mode(), BR_ENTRY);
+        assert_eq!(packet.user, b"\xd5\xc5\xc8\xfd", "kept as bytes");
+        assert_eq!(packet.encoding(Encoding::Auto), Encoding::Gbk);
+        assert_eq!(packet.sender(Encoding::Auto), "张三@张三-PC");
+        assert_eq!(
+            packet.show(Encoding::Auto),
+            "BR_ENTRY from 张三@张三-PC (packet 1700000000, gbk): 张三\\0技术部"
+        );
+        // Told it is UTF-8, the same bytes are shown escaped, never dropped.
+        assert_eq!(
+            packet.sender(Encoding::Utf8),
+            "\\xd5\\xc5\\xc8\\xfd@\\xd5\\xc5\\xc8\\xfd-PC"
+        );
+        assert_eq!(
+            packet.emit().unwrap(),
+            &FEIQ_ENTRY_GBK[..FEIQ_ENTRY_GBK.len() - 1]
+        );
+
+        let message = Packet::parse(SENDMSG_GBK).unwrap();
+        assert_eq!(
+            message.show(Encoding::Gbk),
+            "SENDMSG from 李四@pc (packet 42, gbk): 你好"
+        );
+    }
+
+    #[test]
+    fn utf8opt_means_utf8_whatever_the_listener_expects() {
+        let packet = Packet::parse(ENTRY_UTF8OPT).unwrap();
+        assert_eq!(packet.command, UTF8OPT | BR_ENTRY);
+        assert_eq!((packet.mode(), packet.options()), (BR_ENTRY, UTF8OPT));
+        for fallback in [Encoding::Gbk, Encoding::Utf8, Encoding::Auto] {
+            assert_eq!(packet.encoding(fallback), Encoding::Utf8);
+            assert_eq!(
+                packet.show(fallback),
+                "BR_ENTRY from 张三@张三-PC (packet 5, UTF8OPT): 张三"
+            );
+        }
+        // Without UTF8OPT, UTF-8 bytes are UTF-8 for `auto`, GBK for `gbk`.
+        let plain = Packet::parse("1:5:张三:pc:1:".as_bytes()).unwrap();
+        assert_eq!(plain.encoding(Encoding::Auto), Encoding::Utf8);
+        assert_eq!(plain.encoding(Encoding::Gbk), Encoding::Gbk);
+    }
+
+    /// What we send sets UTF8OPT exactly when it is UTF-8: byte fixtures.
+    #[test]
+    fn encoded_sets_utf8opt_exactly_for_utf8() {
+        let names = ["李四", "pc", "李四"];
+        let gbk = Packet::encoded(9, names, ANSENTRY, Encoding::Gbk).unwrap();
+        assert_eq!(
+            gbk.emit().unwrap(),
+            b"1:9:\xc0\xee\xcb\xc4:pc:3:\xc0\xee\xcb\xc4"
+        );
+        let utf8 = Packet::encoded(9, names, ANSENTRY, Encoding::Utf8).unwrap();
+        assert_eq!(utf8.emit().unwrap(), "1:9:李四:pc:8388611:李四".as_bytes());
+        let auto = Packet::encoded(9, names, ANSENTRY | UTF8OPT, Encoding::Auto).unwrap();
+        assert_eq!(auto, utf8);
+        let gbk_asked_utf8 = Packet::encoded(9, names, ANSENTRY | UTF8OPT, Encoding::Gbk);
+        assert_eq!(gbk_asked_utf8.unwrap().options(), 0);
+        let err = Packet::encoded(9, ["😀", "pc", ""], ANSENTRY, Encoding::Gbk).unwrap_err();
+        assert!(err.contains("GBK"), "{err}");
+    }
+
+    /// Bytes that fit neither encoding: parsed, shown escaped, never a panic.
+    #[test]
+    fn bytes_that_fit_no_encoding_are_shown_escaped() {
+        let packet = Packet::parse(b"1:1:\xff\xfe:h\x80:32:a\xffb").unwrap();
+        for fallback in [Encoding::Gbk, Encoding::Utf8, Encoding::Auto] {
+            let shown = packet.show(fallback);
+            assert!(shown.contains("\\xff"), "{fallback}: {shown}");
+            assert!(shown.ends_with('b'), "{fallback}: {shown}");
         }
     }
 }

@@ -1,11 +1,13 @@
 //! What the roles of lesson 05 agree on: the IPMsg packet format ([`ipmsg`]), subnet
-//! arithmetic for directed broadcast addresses ([`netmask`]), and who we say we are.
+//! arithmetic for directed broadcast addresses ([`netmask`]), the listener's limit on
+//! answers ([`rate`]), and who we say we are.
 //!
-//! Both modules are pure: no sockets, so they are tested with byte fixtures and plain
+//! The modules are pure: no sockets, so they are tested with byte fixtures and plain
 //! numbers, and can be reused by anyone (the book's chapters too).
 
 pub mod ipmsg;
 pub mod netmask;
+pub mod rate;
 
 pub use netmask::Subnet;
 
@@ -59,7 +61,13 @@ mod tests {
         assert_eq!(usable_name("a:b", "x"), "a_b");
         assert_eq!(usable_name("  ", "student"), "student");
         for name in [default_user(), default_host()] {
-            let packet = ipmsg::Packet::new(1, &name, &name, ipmsg::BR_ENTRY, &name);
+            let packet = ipmsg::Packet::new(
+                1,
+                name.as_str(),
+                name.as_str(),
+                ipmsg::BR_ENTRY,
+                name.as_str(),
+            );
             assert!(packet.emit().is_ok(), "{name:?}");
         }
         assert!(first_packet_no() > 1_600_000_000);

@@ -10,11 +10,14 @@
 //! Each datagram is one IPMsg packet (`version:packet-no:user:host:command:extra`, see
 //! `ipmsg.rs`). The listener prints every packet with its sender, answers a BR_ENTRY
 //! ("I am here") with an ANSENTRY ("me too") sent by unicast to whoever asked, and
-//! reports malformed datagrams and keeps listening.
+//! reports malformed datagrams and keeps listening. A packet's text is UTF-8 if it has
+//! UTF8OPT, else in `--encoding` (default `auto`: UTF-8 where valid, else GBK, as FeiQ
+//! sends). Anyone can send us a BR_ENTRY, so answers are bounded: never larger than the
+//! request, and at most a few a second.
 //!
 //! ```text
 //! cargo run -p broadcast -- listen --user one           # terminal 1
-//! cargo run -p broadcast -- listen --user two           # terminal 2: the same port!
+//! cargo run -p broadcast -- listen --user 李四 --encoding gbk   # terminal 2: the same port!
 //! cargo run -p broadcast -- announce                    # terminal 3: both answer
 //! echo hello | nc -u -w1 127.0.0.1 6868                 # a malformed datagram
 //! ```
@@ -25,10 +28,16 @@
 
 use anyhow::{anyhow, Context as _, Result};
 use broadcast::ipmsg::{self, Packet};
-use shared::{addr, encoding::display, ready, trace::Tracer};
+use broadcast::rate::TokenBucket;
+use shared::{addr, encoding::Encoding, hint, ready, trace::Tracer};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
+use std::time::Instant;
+
+/// How many answers may go at once, and then how many a second (see [`TokenBucket`]).
+const ANSWER_BURST: u32 = 10;
+const ANSWERS_PER_SECOND: u32 = 5;
 
 /// Options of `broadcast listen`.
 #[derive(clap::Args)]
@@ -47,6 +56,12 @@ pub struct Args {
     #[arg(long, default_value_t = broadcast::default_host())]
     host: String,
 
+    /// The encoding of packets without UTF8OPT, and of what we send: utf-8, gbk (FeiQ,
+    /// Chinese Windows), or auto (show UTF-8 where valid, else GBK; send UTF-8). We set
+    /// UTF8OPT exactly when we send UTF-8.
+    #[arg(long, default_value = "auto", value_parser = Encoding::parse)]
+    encoding: Encoding,
+
     /// Do not set SO_REUSEADDR / SO_REUSEPORT: a second listener on the port then fails
     /// with "address already in use".
     #[arg(long)]
@@ -59,10 +74,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let tracer = Tracer::new(args.trace);
-    // Check our own name now, not at the first answer.
-    Packet::new(0, &args.user, &args.host, ipmsg::ANSENTRY, &args.user)
-        .emit()
-        .context("bad --user or --host")?;
+    // Check our own names now, not at the first answer.
+    answer(0, &args, usize::MAX).context("bad --user or --host")?;
 
     // ANCHOR: socket
     // 1. socket(): a UDP endpoint (SOCK_DGRAM). std's UdpSocket::bind would do socket()
@@ -83,9 +96,16 @@ pub fn run(args: Args) -> Result<()> {
         socket
             .set_reuse_address(true)
             .context("cannot set SO_REUSEADDR")?;
+        // socket2 has set_reuse_port on Unix only (not Solaris and a few others); on
+        // Windows SO_REUSEADDR alone lets UDP sockets share a port.
         #[cfg(all(
             unix,
-            not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))
+            not(any(
+                target_os = "solaris",
+                target_os = "illumos",
+                target_os = "cygwin",
+                target_os = "nuttx"
+            ))
         ))]
         socket
             .set_reuse_port(true)
@@ -95,14 +115,14 @@ pub fn run(args: Args) -> Result<()> {
     // 3. bind(): claim the port on every local address (0.0.0.0), so datagrams sent to
     //    any of our addresses, broadcast addresses included, reach us.
     socket.bind(&args.addr.into()).map_err(|err| {
-        let hint = if err.kind() == ErrorKind::AddrInUse {
-            if args.no_reuse {
+        let hint = match err.kind() {
+            ErrorKind::AddrInUse if args.no_reuse => {
                 "another socket has this port, and without SO_REUSEADDR we may not share it: drop --no-reuse"
-            } else {
+            }
+            ErrorKind::AddrInUse => {
                 "a program that did not set SO_REUSEADDR holds this port; stop it or pick another port"
             }
-        } else {
-            "check the address: use 0.0.0.0:PORT to hear broadcasts"
+            _ => return hint::cannot_bind(args.addr, err, "--addr"),
         };
         anyhow!("cannot bind {}: {err} ({hint})", args.addr)
     })?;
@@ -112,6 +132,8 @@ pub fn run(args: Args) -> Result<()> {
     ready::announce(local);
 
     let mut packet_no = broadcast::first_packet_no();
+    let mut bucket = TokenBucket::new(ANSWER_BURST, ANSWERS_PER_SECOND, Instant::now());
+    let mut not_answered = 0u64;
     // One byte more than the longest packet: a full buffer means recv cut a datagram off.
     let mut buf = vec![0u8; ipmsg::MAX_PACKET + 1];
     loop {
@@ -133,36 +155,66 @@ pub fn run(args: Args) -> Result<()> {
             Err(err) => {
                 eprintln!(
                     "{peer}: ignored a malformed datagram of {n} bytes ({err}): {}",
-                    display(&datagram[..n.min(80)])
+                    args.encoding.display(&datagram[..n.min(80)])
                 );
                 continue;
             }
         };
-        println!("{peer}: {packet}");
+        println!("{peer}: {}", packet.show(args.encoding));
         // ANCHOR_END: receive
 
         // ANCHOR: answer
         // 5. sendto(): answer a BR_ENTRY by UNICAST, to the address it came from. Only
         //    the one who asked hears it, and it arrives at their own port, not the shared
         //    one, so it cannot land in another listener by mistake.
-        if packet.mode() == ipmsg::BR_ENTRY {
-            packet_no += 1;
-            let answer = Packet::new(
-                packet_no,
-                &args.user,
-                &args.host,
-                ipmsg::ANSENTRY,
-                &args.user,
-            );
-            let bytes = answer.emit().context("cannot build our answer")?;
-            match socket.send_to(&bytes, peer) {
-                Ok(_) => {
-                    tracer.sent(peer, &bytes);
-                    println!("{peer}: answered ANSENTRY as {}@{}", args.user, args.host);
-                }
-                Err(err) => eprintln!("{peer}: cannot answer: {err}"),
+        if packet.mode() != ipmsg::BR_ENTRY {
+            continue;
+        }
+        // Anyone can send a BR_ENTRY, with any source address: a forged one makes us
+        // send our answer to a victim. IP Messenger answers every BR_ENTRY, with an
+        // ANSENTRY that carries its nickname and group, often several times the size of
+        // the request: a reflector that amplifies (as DNS and NTP were, in famous
+        // attacks). So we bound both: no answer larger than the request (a short answer
+        // without the nickname, or none), and at most ANSWER_BURST at once, then
+        // ANSWERS_PER_SECOND a second, whoever asks.
+        packet_no += 1;
+        let Some(bytes) = answer(packet_no, &args, n)? else {
+            println!("{peer}: not answered: even our shortest ANSENTRY is longer than its {n}-byte BR_ENTRY");
+            continue;
+        };
+        if !bucket.take(Instant::now()) {
+            not_answered += 1;
+            if not_answered == 1 {
+                println!("{peer}: not answered: over the limit of {ANSWER_BURST} answers at once, {ANSWERS_PER_SECOND} a second (more are only counted)");
             }
+            continue;
+        }
+        if not_answered > 0 {
+            println!("({not_answered} BR_ENTRY were not answered: over the rate limit)");
+            not_answered = 0;
+        }
+        match socket.send_to(&bytes, peer) {
+            Ok(_) => {
+                tracer.sent(peer, &bytes);
+                println!("{peer}: answered ANSENTRY as {}@{}", args.user, args.host);
+            }
+            Err(err) => eprintln!("{peer}: cannot answer: {err}"),
         }
         // ANCHOR_END: answer
     }
+}
+
+/// Our ANSENTRY, no larger than the `request_len`-byte BR_ENTRY it answers: with our
+/// nickname (our user name) if that fits, else without it; `None` if even that is larger.
+fn answer(packet_no: u64, args: &Args, request_len: usize) -> Result<Option<Vec<u8>>> {
+    for nickname in [args.user.as_str(), ""] {
+        let names = [args.user.as_str(), args.host.as_str(), nickname];
+        let packet = Packet::encoded(packet_no, names, ipmsg::ANSENTRY, args.encoding)
+            .map_err(|err| anyhow!(err))?;
+        let bytes = packet.emit()?;
+        if bytes.len() <= request_len {
+            return Ok(Some(bytes));
+        }
+    }
+    Ok(None)
 }

@@ -60,7 +60,7 @@ fn two_listeners_on_one_port_both_answer_one_announce() {
     let announcer = announce(port, &[]);
     let out = announcer.transcript();
     for needle in [
-        &format!("sent BR_ENTRY to 127.255.255.255:{port}; collecting answers for 1000 ms"),
+        &format!("sent BR_ENTRY to 127.255.255.255:{port}; collecting answers for 1s"),
         &format!("from 127.0.0.1:{port}: one@vm"),
         &format!("from 127.0.0.1:{port}: two@vm"),
         "2 answered: ",

@@ -231,7 +231,7 @@ fn directed_broadcast_crosses_the_bridge() {
     let broadcast = host_address(3).broadcast().unwrap();
     assert_eq!(broadcast.to_string(), "10.203.0.255");
     let to = format!("{broadcast}:{port}");
-    let lines = announce_from_host_3(&lan, &["announce", "--to", &to, "--wait", "1500"]);
+    let lines = announce_from_host_3(&lan, &["announce", "--to", &to, "--wait", "1500ms"]);
     assert_both_answered(&lines, port);
     for listener in &mut listeners {
         listener.expect_stdout("10.203.0.3:", TIMEOUT).unwrap();
@@ -260,7 +260,7 @@ fn limited_broadcast_needs_a_route_or_a_bound_interface_address() {
     let own = format!("{}:0", host_address(3).address());
     let lines = announce_from_host_3(
         &lan,
-        &["announce", "--addr", &own, "--to", &to, "--wait", "1500"],
+        &["announce", "--addr", &own, "--to", &to, "--wait", "1500ms"],
     );
     assert_both_answered(&lines, port);
 }
@@ -293,7 +293,13 @@ fn an_unreachable_network_gets_a_clear_hint() {
             "alone",
             lan.command(
                 1,
-                &["announce", "--to", "127.255.255.255:6868", "--wait", "100"],
+                &[
+                    "announce",
+                    "--to",
+                    "127.255.255.255:6868",
+                    "--wait",
+                    "100ms",
+                ],
             ),
         )
         .unwrap();
