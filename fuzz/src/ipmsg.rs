@@ -26,7 +26,7 @@ pub fn packet(data: &[u8]) {
             );
             assert_eq!(packet.version, VERSION);
             for name in [&packet.user, &packet.host] {
-                assert!(!name.is_empty() && !name.contains(':'), "{packet:?}");
+                assert!(!name.is_empty() && !name.contains(&b':'), "{packet:?}");
             }
             let bytes = match packet.emit() {
                 Ok(bytes) => bytes,
@@ -37,15 +37,15 @@ pub fn packet(data: &[u8]) {
         }
     }
 
-    // A packet made by a program: the fields from the input, cut at its first four 0xff
-    // bytes (never in UTF-8, so they cannot be in the text).
+    // A packet made by a program: the fields from the input, cut at its first three 0xff
+    // bytes (the fields are bytes in any encoding).
     let mut input = Input::new(data);
     let packet_no = input.u64();
     let command = u32::from(input.u16()) << 8 | u32::from(input.u8());
     let mut fields = input.rest().splitn(4, |&b| b == 0xff);
-    let mut next = || String::from_utf8_lossy(fields.next().unwrap_or_default()).into_owned();
+    let mut next = || fields.next().unwrap_or_default().to_vec();
     let (user, host, extra) = (next(), next(), next());
-    let packet = Packet::new(packet_no, &user, &host, command, &extra);
+    let packet = Packet::new(packet_no, user, host, command, extra);
     if let Ok(bytes) = packet.emit() {
         assert!(bytes.len() <= MAX_PACKET);
         assert_eq!(
