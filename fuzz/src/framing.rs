@@ -2,9 +2,9 @@
 
 use crate::Input;
 
-// The decoders under test. When they move (to lesson 01's lib), change this line and the
-// dependency in Cargo.toml, nothing else.
-use shared::encoding as codec;
+// The decoders under test. If they move, change this line and the dependency in
+// Cargo.toml, nothing else.
+use tcp_basic::framing as codec;
 
 use codec::{encode_length_prefixed, LengthDecoder, LineDecoder, LENGTH_PREFIX};
 

@@ -1,6 +1,6 @@
 //! Lesson 05's IPMsg packet.
 
-use crate::Input;
+use crate::{assert_printable, Input};
 use broadcast::ipmsg::{Packet, MAX_PACKET, VERSION};
 
 /// Target `ipmsg`: the whole input is one datagram; then the same bytes, cut into fields,
@@ -18,12 +18,7 @@ pub fn packet(data: &[u8]) {
             let _ = err.to_string();
         }
         Ok(packet) => {
-            // Names and text come from the network: shown escaped, never raw (issue 8).
-            let shown = packet.to_string();
-            assert!(
-                !shown.contains(|c: char| c.is_control() && c != '\t'),
-                "Display prints a control character raw: {shown:?}"
-            );
+            assert_printable("Packet's Display", &packet.to_string());
             assert_eq!(packet.version, VERSION);
             for name in [&packet.user, &packet.host] {
                 assert!(!name.is_empty() && !name.contains(&b':'), "{packet:?}");

@@ -33,6 +33,16 @@ pub fn target(name: &str) -> Option<fn(&[u8])> {
     })
 }
 
+/// Panics if `text`, about to be shown on a terminal, holds a control character other than
+/// tab: what comes from the network is printed escaped (the project's rule), or an ESC or a
+/// line break in it drives the reader's terminal or forges a log line.
+pub fn assert_printable(what: &str, text: &str) {
+    assert!(
+        !text.contains(|c: char| c.is_control() && c != '\t'),
+        "{what} shows a control character raw: {text:?}"
+    );
+}
+
 /// Fuzz input read front to back: a few bytes of settings (a limit, a chunk size), then
 /// the rest as the bytes under test. Past the end every number reads as 0, so any input,
 /// even an empty one, is a valid test case.

@@ -1,6 +1,6 @@
 //! Lesson 06's parsers: the packet, option negotiation, netascii.
 
-use crate::Input;
+use crate::{assert_printable, Input};
 use std::io::{Read, Write};
 use tftp::netascii::{self, NetasciiReader, NetasciiWriter};
 use tftp::options::{self, RequestKind, Wanted};
@@ -11,18 +11,19 @@ use tftp::packet::{
 
 /// Target `tftp-packet`: the whole input is one datagram.
 ///
-/// - `Packet::decode` and both `Display`s never panic;
+/// - `Packet::decode` and both `Display`s never panic, and show no control character
+///   (but tab) raw: `--trace` prints every datagram, a stranger's too;
 /// - a decoded packet encodes to bytes that decode to the same packet, and (but for an
 ///   ERROR, whose message is decoded leniently) no longer than the datagram was;
 /// - a DATA packet's payload is exactly the datagram after its 4-byte header;
-/// - ACK, DATA and ERROR packets made from the input's bytes decode back to themselves.
+/// - ACK, DATA and ERROR packets made from the input's bytes decode back to themselves (an
+///   ERROR's text cut short if long, never changed).
 pub fn packet(data: &[u8]) {
     match Packet::decode(data) {
-        Err(err) => {
-            let _ = err.to_string();
-        }
+        Err(err) => assert_printable("DecodeError's Display", &err.to_string()),
         Ok(packet) => {
-            let _ = packet.to_string();
+            // What --trace prints for each datagram.
+            assert_printable("Packet's Display", &packet.to_string());
             let bytes = packet.to_bytes();
             assert_eq!(
                 Packet::decode(&bytes).as_ref(),
@@ -56,16 +57,26 @@ pub fn packet(data: &[u8]) {
         data: input.rest(),
     };
     assert_eq!(Packet::decode(&built.to_bytes()), Ok(built));
-    // An ERROR's text cannot hold a zero byte (it would end the field early): they are dropped.
+    // An ERROR's text cannot hold a zero byte (it would end the field early): they are
+    // dropped. A long text may be cut (a server caps what it sends a stranger); a short
+    // one comes back whole.
     let message = String::from_utf8_lossy(input.rest());
+    let sent = message.replace('\0', "");
     let code = ErrorCode(block);
-    assert_eq!(
-        Packet::decode(&error_packet(code, &message)),
-        Ok(Packet::Error {
-            code,
-            message: message.replace('\0', ""),
-        })
-    );
+    match Packet::decode(&error_packet(code, &message)) {
+        Ok(Packet::Error { code: got, message }) => {
+            assert_eq!(got, code);
+            assert!(
+                sent.starts_with(&message),
+                "{message:?} is not the start of {sent:?}"
+            );
+            assert!(
+                message.len() == sent.len() || message.len() >= 64,
+                "{message:?}"
+            );
+        }
+        other => panic!("error_packet({code:?}, {message:?}) decodes as {other:?}"),
+    }
 }
 
 /// Target `tftp-options`: a flags byte, an 8-byte number, then `name 0 value 0` pairs (not
@@ -76,8 +87,8 @@ pub fn packet(data: &[u8]) {
 ///
 /// - `negotiate` never panics; what it agrees to is within the RFCs' ranges, and its OACK
 ///   names only options the client asked for, each once, with a number as value;
-/// - the client's `accept_oack` never panics on any OACK, and keeps what it accepts within
-///   what it asked for;
+/// - the client's `accept_oack` never panics on any OACK, keeps what it accepts within
+///   what it asked for, and its error (which the client prints) shows no control character;
 /// - a client asking for values from the input accepts the server's answer to its own
 ///   request, and both sides end up with the same parameters.
 pub fn options(data: &[u8]) {
@@ -101,7 +112,11 @@ pub fn options(data: &[u8]) {
     let requested = text_pairs(input.rest());
 
     // The server's side, on whatever a stranger sends.
-    if let Ok(mut negotiated) = options::negotiate(&requested, kind) {
+    let answer = options::negotiate(&requested, kind);
+    if let Err(refusal) = &answer {
+        assert_printable("negotiate's refusal", &refusal.message);
+    }
+    if let Ok(mut negotiated) = answer {
         negotiated.clamp_window(window_max);
         let params = negotiated.params;
         assert!((MIN_BLKSIZE..=MAX_BLKSIZE).contains(&params.blksize));
@@ -122,8 +137,12 @@ pub fn options(data: &[u8]) {
         let _ = options::window_that_fits(buffer, params.blksize);
     }
 
-    // The client's side, on whatever OACK a stranger sends.
-    if let Ok(params) = wanted.accept_oack(&requested) {
+    // The client's side, on whatever OACK a stranger sends; a refusal is printed.
+    let accepted = wanted.accept_oack(&requested);
+    if let Err(err) = &accepted {
+        assert_printable("accept_oack's error", err);
+    }
+    if let Ok(params) = accepted {
         // Without the option in the OACK, the RFC 1350 defaults hold.
         assert!(params.windowsize == 1 || params.windowsize <= wanted.windowsize.unwrap_or(1));
         assert!(params.blksize == 512 || params.blksize <= wanted.blksize.unwrap_or(512));

@@ -52,6 +52,9 @@ pub const DEFAULT_TIME: &str = "10s";
 /// more we stop it ourselves.
 const GRACE: Duration = Duration::from_secs(120);
 
+/// How many crash files of each target the report names (one bug often gives dozens).
+const SHOWN_CRASHES: usize = 5;
+
 /// How many of AFL's last log lines are shown when it fails.
 const LOG_LINES: usize = 20;
 
@@ -106,11 +109,22 @@ pub fn run(targets: &[String], each: Duration) -> anyhow::Result<()> {
     }
     let mut report = String::from("the fuzzers found inputs that panic; replay each with:");
     for run in crashed {
-        for crash in &run.crashes {
+        for crash in run.crashes.iter().take(SHOWN_CRASHES) {
             report.push_str(&format!(
                 "\n  RUST_BACKTRACE=1 fuzz/target/debug/{} < {}",
                 run.target,
                 crash.display()
+            ));
+        }
+        if let Some(more) = run
+            .crashes
+            .len()
+            .checked_sub(SHOWN_CRASHES)
+            .filter(|&n| n > 0)
+        {
+            report.push_str(&format!(
+                "\n  ... and {more} more in fuzz/out/{}/default/crashes/",
+                run.target
             ));
         }
     }
