@@ -66,6 +66,7 @@ pub fn is_quit(line: &[u8]) -> bool {
     line.trim_ascii() == QUIT
 }
 
+// ANCHOR: datagram
 /// The datagram for one typed line (already without its line end): the line itself in
 /// UTF-8, or converted to GBK. A terminal gives us UTF-8 (Rust's console reads on
 /// Windows too), so with `gbk` a line that is not UTF-8 cannot be converted, and an error
@@ -79,6 +80,7 @@ pub fn datagram(line: &[u8], encoding: Encoding) -> Result<Vec<u8>, String> {
         },
     }
 }
+// ANCHOR_END: datagram
 
 #[cfg(test)]
 mod tests {

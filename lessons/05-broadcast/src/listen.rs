@@ -35,9 +35,10 @@ use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Instant;
 
-/// How many answers may go at once, and then how many a second (see [`TokenBucket`]).
-const ANSWER_BURST: u32 = 10;
-const ANSWERS_PER_SECOND: u32 = 5;
+/// How many answers may go at once, and then how many a second (see [`TokenBucket`]):
+/// enough for a class that starts at the same moment, too few to flood anyone.
+const ANSWER_BURST: u32 = 32;
+const ANSWERS_PER_SECOND: u32 = 8;
 
 /// Options of `broadcast listen`.
 #[derive(clap::Args)]
