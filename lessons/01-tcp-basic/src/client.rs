@@ -26,7 +26,7 @@ use anyhow::{bail, Context as _, Result};
 use shared::encoding::{trim_newline, Encoding};
 use shared::{addr, hint, trace::Tracer};
 use std::io::{BufRead as _, Read as _, Write as _};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use tcp_basic::{is_quit, Deframer, Framing, MAX_MESSAGE};
 
 /// Options of `tcp-basic client`.
@@ -67,7 +67,7 @@ pub fn run(args: Args) -> Result<()> {
 
     let mut replies = Deframer::new(args.framing, MAX_MESSAGE);
     let mut buf = [0u8; 1024];
-    // 3. read() (recv) until one whole reply has arrived; None when the server closed.
+    // read() (recv) until one whole reply has arrived; None when the server closed.
     let mut next_reply = |stream: &mut TcpStream| -> Result<Option<Vec<u8>>> {
         loop {
             if let Some(reply) = replies.next_message()? {
@@ -112,19 +112,16 @@ pub fn run(args: Args) -> Result<()> {
             .with_context(|| format!("cannot send to {server}"))?;
         tracer.sent(server, &message);
 
+        // 3. read() until the whole reply is back. After our bye there may be none: the
+        //    echo server echoes it, but a talking server just closes (read returns 0).
+        let reply = next_reply(&mut stream)?;
         if is_quit(line) {
-            // We said bye and will send nothing more: half-close (see burst.rs), and
-            // show what the server still says (the echo of our bye) until it closes.
-            stream
-                .shutdown(Shutdown::Write)
-                .context("shutdown(Write) failed")?;
-            while let Some(reply) = next_reply(&mut stream)? {
+            if let Some(reply) = reply {
                 println!("reply: {}", args.encoding.display(&reply));
             }
             break;
         }
-
-        let Some(reply) = next_reply(&mut stream)? else {
+        let Some(reply) = reply else {
             bail!(
                 "{server} closed the connection before replying to {}",
                 args.encoding.display(line)
