@@ -8,6 +8,7 @@
 //! cargo xtask check-book            check the book's includes, links, images and commands
 //! cargo xtask figures [--check]     draw the book's SVG figures from traced runs of the lessons
 //! cargo xtask bench tftp [--quick]  lesson 06's speed on loopback, next to peer TFTP programs
+//! cargo xtask bench hello [--quick] lessons 02 and 07 against tokio: replies/s, latency, memory
 //! cargo xtask fuzz [TARGET ...]     fuzz the parsers with AFL++ (fuzz/), a bounded time each
 //! ```
 //!
@@ -16,6 +17,7 @@
 //! A lesson can be named by number (`01`), package (`tcp-basic`) or folder (`01-tcp-basic`).
 
 mod bench;
+mod bench_hello;
 mod book;
 mod cargo;
 mod demo;
@@ -103,6 +105,13 @@ enum Bench {
     /// unpacked under target/peer-tools (see .ci/run) or named by ATFTPD=/path/to/atftpd;
     /// a missing program's rows say `n/a (missing)`.
     Tftp(bench::Options),
+    /// Lesson 02's protocol served by lesson 02 (a thread per client, a pool), lesson 07
+    /// (one thread, an event loop) and tokio (one worker thread), at 1, 100, 1,000 and
+    /// 10,000 clients: replies/s, p50/p99 latency, resident memory per idle connection.
+    ///
+    /// Servers on CPU 0, the load on CPU 1 (taskset). Builds bench/tokio-hello (outside
+    /// the workspace) unless --quick.
+    Hello(bench_hello::Options),
 }
 
 fn main() -> ExitCode {
@@ -134,6 +143,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench {
             which: Bench::Tftp(settings),
         } => bench::run(&settings),
+        Command::Bench {
+            which: Bench::Hello(options),
+        } => bench_hello::run(&options),
         Command::CheckBook => book::run(&cargo::workspace_root()),
         Command::Figures { check } => figures::run(check),
         Command::Fuzz { time, targets } => fuzz::run(&targets, time).map(|()| ExitCode::SUCCESS),

@@ -214,8 +214,10 @@ pub fn run(args: Args) -> Result<()> {
             };
             // 6. read() and write() what the kernel said is ready; neither ever waits.
             //    Readable or writable, we do all we can: a read that finds nothing costs
-            //    one WouldBlock.
-            let ended = serve(connection, &mut buffer, &settings);
+            //    one WouldBlock. The event also says if the client has closed or reset
+            //    (EPOLLRDHUP, EPOLLERR): then we read on until read() tells us so.
+            let hung_up = event.is_read_closed() || event.is_error();
+            let ended = serve(connection, hung_up, &mut buffer, &settings);
             // 7. epoll_ctl(MOD): ask for what this connection needs next, or close it.
             let ended = ended.or_else(|| update_interest(connection, &poll, token));
             if let Some(why) = ended {
@@ -371,11 +373,17 @@ fn accept_all(
 /// says `WouldBlock`. Returns why the conversation ended, if it did.
 ///
 /// mio's events are edge-triggered (EPOLLET): epoll reports a socket when it BECOMES
-/// readable, not again for bytes we leave in it. So we read until `WouldBlock`, unless
-/// too many answers wait; then [`Connection::wanted`] asks for WRITABLE, and when the
+/// readable, not again for bytes we leave in it. So we read until `WouldBlock` (or a
+/// short read, which says the same), unless too many answers wait; then [`Connection::wanted`] asks for WRITABLE, and when the
 /// client has read some we come back here and go on.
-fn serve(connection: &mut Connection, buffer: &mut [u8], settings: &Settings) -> Option<String> {
+fn serve(
+    connection: &mut Connection,
+    hung_up: bool,
+    buffer: &mut [u8],
+    settings: &Settings,
+) -> Option<String> {
     let peer = connection.peer;
+    let mut drained = false;
     loop {
         // Answers waiting (from a partial write, or from the lines below): the socket
         // may take them now.
@@ -395,7 +403,7 @@ fn serve(connection: &mut Connection, buffer: &mut [u8], settings: &Settings) ->
             }
             continue; // the kernel took them: answer the lines we stopped at
         }
-        if connection.closing.is_some() {
+        if connection.closing.is_some() || drained {
             break;
         }
         // read(): returns at once, with what has arrived or WouldBlock.
@@ -418,6 +426,11 @@ fn serve(connection: &mut Connection, buffer: &mut [u8], settings: &Settings) ->
         };
         settings.tracer.received(peer, &buffer[..n]);
         connection.input.extend_from_slice(&buffer[..n]);
+        // A read that did not fill the buffer emptied the socket: the next read would only
+        // say WouldBlock, and bytes that arrive later raise a new edge. Skipping that
+        // read saves a system call per message (tokio does the same). Not after a hang-up:
+        // its edge has come already, and only a read finds the end of the stream.
+        drained = n < buffer.len() && !hung_up;
     }
     // Answers go out once per read, not once per line: a client that sent ten lines in
     // one segment gets ten answers in one write().
