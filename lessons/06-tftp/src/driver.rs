@@ -20,6 +20,7 @@ use shared::trace::Tracer;
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// One side of a transfer: our socket (our TID), the peer's address (its TID), the loss
@@ -385,9 +386,13 @@ impl RttEstimator {
 }
 // ANCHOR_END: rtt
 
+/// How often a dally looks whether it was asked to stop.
+const DALLY_POLL: Duration = Duration::from_millis(100);
+
 /// After the last ACK, stay a while to answer a repeated last block (RFC 1350: "dallying
 /// is encouraged"): if our last ACK was lost, the sender sends the last block again.
-pub fn dally(link: &mut Link, machine: &mut impl Machine, how_long: Duration) {
+/// Ends after `how_long`, or soon after `stop` is set (a server that needs the slot).
+pub fn dally(link: &mut Link, machine: &mut impl Machine, how_long: Duration, stop: &AtomicBool) {
     let deadline = Instant::now() + how_long;
     loop {
         while let Some(bytes) = machine.poll_transmit() {
@@ -395,13 +400,18 @@ pub fn dally(link: &mut Link, machine: &mut impl Machine, how_long: Duration) {
                 return;
             }
         }
-        match link.recv(deadline) {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let wake = deadline.min(Instant::now() + DALLY_POLL);
+        match link.recv(wake) {
             Ok(Some((len, from))) if from == link.peer => {
                 if let Ok(packet) = Packet::decode(link.received(len)) {
                     machine.on_packet(packet);
                 }
             }
             Ok(Some((len, from))) => link.unknown_tid(from, len),
+            Ok(None) if Instant::now() < deadline => {} // time to look at `stop`
             Ok(None) | Err(_) => return,
         }
     }

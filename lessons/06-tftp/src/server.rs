@@ -43,6 +43,7 @@ use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -185,6 +186,7 @@ pub fn run(args: Args) -> Result<()> {
             .max_per_client
             .map_or((max_transfers / 4).max(1), |n| n as usize),
         held: Mutex::new(Vec::new()),
+        next_id: AtomicU64::new(0),
     });
     let mut answers = Answers {
         socket: &socket,
@@ -264,17 +266,21 @@ struct Slots {
     max_per_client: usize,
     /// One entry per transfer thread.
     held: Mutex<Vec<Held>>,
+    next_id: AtomicU64,
 }
 
 /// A slot's holder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 struct Held {
+    id: u64,
     /// The client's address: its TID.
     peer: SocketAddr,
     /// A hash of the request's bytes, to know a repeat from a new request.
     request: u64,
     /// Whether the transfer still runs (`false`: finished, the thread only dallies).
     running: bool,
+    /// Set to end the dally early: a new request needs the slot.
+    stop: Arc<AtomicBool>,
 }
 
 enum Admission {
@@ -291,33 +297,55 @@ impl Slots {
     fn admit(self: &Arc<Self>, peer: SocketAddr, bytes: &[u8]) -> Admission {
         let mut hasher = DefaultHasher::new();
         bytes.hash(&mut hasher);
-        let me = Held {
-            peer,
-            request: hasher.finish(),
-            running: true,
-        };
+        let request = hasher.finish();
         // A thread that panicked while holding the lock left the list consistent (each
         // change is one push or remove): go on with it.
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-        if held.contains(&me) {
+        if held
+            .iter()
+            .any(|h| h.running && h.peer == peer && h.request == request)
+        {
             return Admission::Repeat;
         }
-        if held.len() >= self.max_transfers {
+        // At a limit, a finished upload that only dallies gives its slot first: a
+        // client that uploads many small files one after another must not find its
+        // own finished uploads in the way.
+        if held.len() >= self.max_transfers && !give_way(&mut held, |_| true) {
             let max = self.max_transfers;
             return Admission::Refused(format!("busy: all {max} transfer slots are taken"));
         }
-        let from_ip = held.iter().filter(|h| h.peer.ip() == peer.ip()).count();
-        if from_ip >= self.max_per_client {
+        let from_ip = |h: &Held| h.peer.ip() == peer.ip();
+        let count = held.iter().filter(|h| from_ip(h)).count();
+        if count >= self.max_per_client && !give_way(&mut held, from_ip) {
             return Admission::Refused(format!(
-                "busy: {} already has {from_ip} transfers, the most one address may have",
+                "busy: {} already has {count} transfers, the most one address may have",
                 peer.ip()
             ));
         }
-        held.push(me);
+        let me = Held {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            peer,
+            request,
+            running: true,
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        held.push(me.clone());
         Admission::Start(Slot {
             slots: self.clone(),
             me,
         })
+    }
+}
+
+/// Ends the dally of one finished transfer that `which` picks, and frees its slot at
+/// once; `false` if there is none.
+fn give_way(held: &mut Vec<Held>, which: impl Fn(&Held) -> bool) -> bool {
+    match held.iter().position(|h| !h.running && which(h)) {
+        Some(at) => {
+            held.swap_remove(at).stop.store(true, Ordering::Relaxed);
+            true
+        }
+        None => false,
     }
 }
 
@@ -332,16 +360,15 @@ struct Slot {
 impl Slot {
     /// The transfer is over, only its dally is left: the same request again is then a
     /// new transfer, not a repeat.
-    fn finished(&mut self) {
+    fn finished(&self) {
         let mut held = self
             .slots
             .held
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(entry) = held.iter_mut().find(|entry| **entry == self.me) {
+        if let Some(entry) = held.iter_mut().find(|entry| entry.id == self.me.id) {
             entry.running = false;
         }
-        self.me.running = false;
     }
 }
 
@@ -352,7 +379,8 @@ impl Drop for Slot {
             .held
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(at) = held.iter().position(|entry| *entry == self.me) {
+        // (Gone already if its dally gave way to a new transfer.)
+        if let Some(at) = held.iter().position(|entry| entry.id == self.me.id) {
             held.swap_remove(at);
         }
     }
@@ -406,7 +434,7 @@ struct Report {
 /// `request_len`: the request's size, which no ERROR we answer it with may exceed.
 fn serve(
     config: &Config,
-    mut slot: Slot,
+    slot: Slot,
     is_write: bool,
     request: Request,
     request_len: usize,
@@ -434,6 +462,8 @@ fn serve(
     } else {
         send_file(config, &mut link, &asked, &mut report)
     };
+    // Over: the same request again would be a new transfer.
+    slot.finished();
     report.dropped = link.dropped();
     // ANCHOR: log_line
     let took = (report.finished.unwrap_or_else(Instant::now) - started).as_secs_f64();
@@ -459,11 +489,11 @@ fn serve(
 
     // After an upload, stay a while to acknowledge the last block again if our ACK was
     // lost (RFC 1350: "dallying is encouraged"): as long as a client with this timeout
-    // keeps resending it (its every try), but never more than MAX_DALLY.
-    slot.finished();
+    // keeps resending it (its every try), but never more than MAX_DALLY, and not at
+    // all once a new request needs the slot.
     if let Some((mut receiver, timeout)) = dally {
         let how_long = machine::retry_span(timeout).min(MAX_DALLY);
-        driver::dally(&mut link, &mut receiver, how_long);
+        driver::dally(&mut link, &mut receiver, how_long, &slot.me.stop);
     }
 }
 
