@@ -129,6 +129,7 @@ pub fn run(options: &Options) -> anyhow::Result<ExitCode> {
         "server", "clients", "held", "replies/s", "p50", "p99", "RSS/idle"
     );
     let mut results = Vec::new();
+    let mut failed = false;
     for &server in &servers {
         for &clients in &counts {
             let exe = match server {
@@ -140,6 +141,7 @@ pub fn run(options: &Options) -> anyhow::Result<ExitCode> {
                 Ok(run) => run,
                 Err(err) => {
                     println!("{:<22} {clients:>7}  failed: {err:#}", server.label());
+                    failed = true;
                     continue;
                 }
             };
@@ -148,7 +150,13 @@ pub fn run(options: &Options) -> anyhow::Result<ExitCode> {
         }
     }
     print_targets(&results);
-    Ok(ExitCode::SUCCESS)
+    // A run that could not be done at all (a server that did not start, a connect that
+    // failed) is an error; numbers below a target are not.
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Builds bench/tokio-hello (its own Cargo.lock, outside the workspace) in release mode,

@@ -240,6 +240,16 @@ impl Demo {
         self.spawn(name, args, false)
     }
 
+    /// Starts ANOTHER lesson's binary (`package`, which the scenario builds) as a client
+    /// named `name`: lesson 07 has no client of its own, and is talked to by lesson 02's.
+    pub fn client_of(&mut self, package: &str, name: &str, args: &[&str]) -> anyhow::Result<()> {
+        let other = exe(&cargo::target_dir().join("debug"), package);
+        let own = std::mem::replace(&mut self.exe, other);
+        let started = self.spawn(name, args, false);
+        self.exe = own;
+        started
+    }
+
     /// Starts a program that binds like a server (waits for its `listening on` line and
     /// returns the address) but must end by itself with status 0 before the demo ends,
     /// like a client: a chat peer. Its stdin stays open for [`Demo::send`].

@@ -69,6 +69,13 @@ pub const LESSONS: &[Lesson] = &[
         teaches: "TFTP over UDP: transfer IDs, lock step and windows, timeouts and retransmission, options, a server confined to its root",
         scenario: scenarios::tftp::run,
     },
+    Lesson {
+        number: "07",
+        package: "event-loop",
+        roles: &["server"],
+        teaches: "one thread, many clients: non-blocking sockets, readiness (epoll via mio), buffers, partial writes",
+        scenario: scenarios::event_loop::run,
+    },
 ];
 
 /// Prints the table for `cargo xtask list`.

@@ -86,6 +86,11 @@ pub struct Args {
     /// Print every segment received and sent, in hex and ASCII.
     #[arg(long)]
     trace: bool,
+
+    /// Print no line per client or message (for load tests, e.g. `cargo xtask bench
+    /// hello`); errors and refusals still print.
+    #[arg(long)]
+    quiet: bool,
 }
 
 /// `--idle-timeout`'s parser: a time with its unit (`shared::duration`), more than zero.
@@ -103,6 +108,7 @@ struct Settings {
     framing: Framing,
     encoding: Encoding,
     tracer: Tracer,
+    quiet: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -111,6 +117,7 @@ pub fn run(args: Args) -> Result<()> {
         framing: args.framing,
         encoding: args.encoding,
         tracer: Tracer::new(args.trace),
+        quiet: args.quiet,
     };
     // u32 to usize cannot fail on the 32- and 64-bit machines Rust runs servers on.
     let clients = Clients::new(usize::try_from(args.max_clients)?);
@@ -300,7 +307,9 @@ fn last_words(stream: &mut TcpStream, text: &str, framing: Framing) -> Vec<u8> {
 /// Runs one conversation and prints how it ended. Errors stay with this client: the
 /// server goes on serving everyone else.
 fn serve(stream: TcpStream, peer: SocketAddr, slot: Slot, settings: Settings) {
-    println!("{peer} connected");
+    if !settings.quiet {
+        println!("{peer} connected");
+    }
     let why = match converse(stream, peer, settings) {
         Ok(why) => why,
         Err(err) => format!("{err:#}"),
@@ -308,7 +317,9 @@ fn serve(stream: TcpStream, peer: SocketAddr, slot: Slot, settings: Settings) {
     // The connection is closed (converse owned the stream); free its place before we
     // say so, so that whoever reads `left` can count on the place being free.
     drop(slot);
-    println!("{peer} left: {why}");
+    if !settings.quiet {
+        println!("{peer} left: {why}");
+    }
 }
 
 // ANCHOR: converse
@@ -320,6 +331,7 @@ fn converse(mut stream: TcpStream, peer: SocketAddr, settings: Settings) -> Resu
         framing,
         encoding,
         tracer,
+        quiet,
     } = settings;
     // Idle means "no whole line for `idle_timeout`", not "no byte": a client sending one
     // byte a second would pass a per-read timeout forever. So each line has a deadline;
@@ -353,7 +365,9 @@ fn converse(mut stream: TcpStream, peer: SocketAddr, settings: Settings) -> Resu
                 // A whole message: the client is not idle. A new deadline, for our answer
                 // and the next message.
                 deadline = Instant::now() + idle_timeout;
-                println!("{peer} says: {}", encoding.display(&name));
+                if !quiet {
+                    println!("{peer} says: {}", encoding.display(&name));
+                }
                 if name == EXIT {
                     return Ok("said exit".into());
                 }

@@ -295,9 +295,9 @@ fn answers_are_sent_before_a_half_closed_conversation_ends() {
         .unwrap();
 }
 
-/// Lesson 02's client binary, built once for these tests (cargo builds only this
-/// package's binaries for its own tests).
-fn lesson_02_client() -> PathBuf {
+/// Lesson 02's binary (its client and its server), built once for these tests: cargo
+/// builds only this package's binaries for its own tests.
+fn lesson_02() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
@@ -318,7 +318,7 @@ fn lesson_02_client() -> PathBuf {
 #[test]
 fn lesson_02s_client_talks_to_it_unchanged() {
     let (mut server, addr) = server(&[]);
-    let mut command = Command::new(lesson_02_client());
+    let mut command = Command::new(lesson_02());
     command.args(["client", "--addr", &addr.to_string()]);
     let client = run_with_input("client", command, "Ada\nGrace\nexit\nnot sent\n", WAIT).unwrap();
     assert!(client.status.success(), "{client:?}");
@@ -380,5 +380,38 @@ fn trace_shows_segments_and_names_are_escaped() {
         "Welcome!.".to_string(),
     ] {
         assert!(transcript.contains(&needle), "{needle}:\n{transcript}");
+    }
+}
+
+/// `--quiet`, on this server and on lesson 02's: no `connected`, `says` or `left` line,
+/// and a refusal still prints. With `--max-clients 1`, the first client is served and
+/// leaves; the refused second one's line must be the first line after the readiness line.
+#[test]
+fn quiet_servers_print_no_line_per_client_but_still_print_refusals() {
+    for exe in [PathBuf::from(env!("CARGO_BIN_EXE_event-loop")), lesson_02()] {
+        let mut command = Command::new(&exe);
+        command.args([
+            "server",
+            "--addr",
+            "127.0.0.1:0",
+            "--quiet",
+            "--max-clients",
+            "1",
+        ]);
+        let (mut server, addr) = start_ready("server", command, WAIT).unwrap();
+        let mut first = Client::connect(addr);
+        assert_eq!(first.line(), "Welcome!\n");
+        first.send(b"Ada\n");
+        assert_eq!(first.line(), "Hello, Ada!\n");
+        let mut second = Client::connect(addr);
+        assert!(second.line().starts_with("server busy"), "{exe:?}");
+        let line = server
+            .next_line(Instant::now() + WAIT)
+            .expect("the refusal line");
+        let text = line.text.as_deref().unwrap_or_default();
+        assert!(
+            text.contains("refused: all 1 client places"),
+            "{exe:?}: {line:?}"
+        );
     }
 }

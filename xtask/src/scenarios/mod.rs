@@ -5,6 +5,7 @@
 //! `listening on` line.
 
 pub mod broadcast;
+pub mod event_loop;
 pub mod full_duplex_chat;
 pub mod tcp_basic;
 pub mod tftp;
