@@ -155,7 +155,7 @@ impl Chat {
     /// input. Returns why it stopped.
     fn read_and_send(&self) -> &'static str {
         // A terminal shows what you type; piped input (the demo, the tests) does not, so
-        // then we show each line we sent.
+        // then we show each line before we send it.
         let echo = !std::io::stdin().is_terminal();
         let mut stdin = std::io::stdin().lock();
         let mut line = Vec::new();
@@ -180,15 +180,13 @@ impl Chat {
                     continue;
                 }
             };
+            if echo {
+                println!("you: {}", self.encoding.display(&bytes));
+            }
             // 4. send(): one datagram to the connected peer. It returns once the kernel
             //    has it; whether it arrives, UDP never says.
             match self.socket.send(&bytes) {
-                Ok(_) => {
-                    self.tracer.sent(self.peer, &bytes);
-                    if echo {
-                        println!("you: {}", self.encoding.display(&bytes));
-                    }
-                }
+                Ok(_) => self.tracer.sent(self.peer, &bytes),
                 Err(err) => self.failed("send", &err),
             }
         }

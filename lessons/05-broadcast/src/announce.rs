@@ -114,11 +114,12 @@ pub fn run(args: Args) -> Result<()> {
     let wait = duration::show(args.wait);
     let mut packet_no = broadcast::first_packet_no();
     let names = [args.user.as_str(), args.host.as_str(), args.user.as_str()];
-    let entry = Packet::encoded(packet_no, names, ipmsg::BR_ENTRY, args.encoding)
+    let mut entry = Packet::encoded(packet_no, names, ipmsg::BR_ENTRY, args.encoding)
         .map_err(|err| anyhow!(err))
-        .and_then(|entry| Ok(entry.emit()?))
+        .context("bad --user or --host")?
+        .emit()
         .context("bad --user or --host")?;
-    let mut entry = entry;
+    // Padding: room for every listener's whole answer (see ENTRY_SIZE).
     if entry.len() < ENTRY_SIZE {
         entry.resize(ENTRY_SIZE, 0);
     }
