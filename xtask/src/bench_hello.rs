@@ -42,6 +42,9 @@ pub struct Options {
     /// Numbers of clients, comma-separated [default: 1,100,1000,10000].
     #[arg(long, value_name = "N,N,...", value_delimiter = ',')]
     clients: Vec<usize>,
+    /// Runs per cell, in rounds; the table shows the median [default: 3, --quick: 1].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    runs: Option<u16>,
 }
 
 /// Every server runs on this CPU, the load on [`LOAD_CPU`].
@@ -94,6 +97,9 @@ pub fn run(options: &Options) -> anyhow::Result<ExitCode> {
     } else {
         Duration::from_secs(5)
     });
+    let rounds = options
+        .runs
+        .map_or(if options.quick { 1 } else { 3 }, usize::from);
     let counts = match (&options.clients[..], options.quick) {
         ([], true) => vec![1, 100],
         ([], false) => vec![1, 100, 1000, 10_000],
@@ -121,33 +127,58 @@ pub fn run(options: &Options) -> anyhow::Result<ExitCode> {
 
     println!(
         "\nbench hello: each client sends a name, waits for its Hello, sends the next; {} per run; \
-         servers pinned to CPU {SERVER_CPU}, the load (one thread, mio) to CPU {LOAD_CPU}\n",
+         servers pinned to CPU {SERVER_CPU}, the load (one thread, mio) to CPU {LOAD_CPU}; \
+         the median of {rounds} run(s) per cell\n",
         shared::duration::show(time)
     );
+    // Rounds: every server at every count once per round, so that a busy moment of the
+    // machine hits all servers alike; the table shows each cell's median run.
+    let mut runs: Vec<(Server, usize, Vec<Run>)> = Vec::new();
+    let mut failed = false;
+    for round in 1..=rounds {
+        for &server in &servers {
+            for &clients in &counts {
+                let exe = match server {
+                    Server::ThreadPerClient | Server::Pool => release.join("threaded-server"),
+                    Server::EventLoop => release.join("event-loop"),
+                    Server::Tokio => tokio.clone().context("tokio-hello was not built")?,
+                };
+                let run = match one_run(server, &exe, clients, time) {
+                    Ok(run) => run,
+                    Err(err) => {
+                        println!("{:<22} {clients:>7}  failed: {err:#}", server.label());
+                        failed = true;
+                        continue;
+                    }
+                };
+                if rounds > 1 {
+                    eprintln!(
+                        "round {round}/{rounds}: {} at {clients}: {:.0} replies/s",
+                        server.label(),
+                        run.replies_per_second
+                    );
+                }
+                match runs
+                    .iter_mut()
+                    .find(|(s, c, _)| *s == server && *c == clients)
+                {
+                    Some((_, _, cell)) => cell.push(run),
+                    None => runs.push((server, clients, vec![run])),
+                }
+            }
+        }
+    }
+
     println!(
-        "{:<22} {:>7} {:>13} {:>13} {:>10} {:>10} {:>12}",
+        "\n{:<22} {:>7} {:>13} {:>13} {:>10} {:>10} {:>12}",
         "server", "clients", "held", "replies/s", "p50", "p99", "RSS/idle"
     );
     let mut results = Vec::new();
-    let mut failed = false;
-    for &server in &servers {
-        for &clients in &counts {
-            let exe = match server {
-                Server::ThreadPerClient | Server::Pool => release.join("threaded-server"),
-                Server::EventLoop => release.join("event-loop"),
-                Server::Tokio => tokio.clone().context("tokio-hello was not built")?,
-            };
-            let run = match one_run(server, &exe, clients, time) {
-                Ok(run) => run,
-                Err(err) => {
-                    println!("{:<22} {clients:>7}  failed: {err:#}", server.label());
-                    failed = true;
-                    continue;
-                }
-            };
-            print_row(server, &run);
-            results.push((server, run));
-        }
+    for (server, _, mut cell) in runs {
+        cell.sort_by(|a, b| a.replies_per_second.total_cmp(&b.replies_per_second));
+        let median = cell.swap_remove(cell.len() / 2);
+        print_row(server, &median);
+        results.push((server, median));
     }
     print_targets(&results);
     // A run that could not be done at all (a server that did not start, a connect that

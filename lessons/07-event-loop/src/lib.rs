@@ -30,6 +30,18 @@ pub fn reply(name: &[u8]) -> Vec<u8> {
     [b"Hello, ", name, b"!"].concat()
 }
 
+/// Appends the answer to `name`, framed, to `out`: the same bytes as
+/// `framing.encode(&reply(name))`, with no `Vec` of its own (the server calls it for every
+/// message).
+pub fn write_reply(name: &[u8], framing: Framing, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"Hello, ");
+    out.extend_from_slice(name);
+    out.extend_from_slice(b"!");
+    if framing == Framing::Line {
+        out.push(b'\n');
+    }
+}
+
 /// Where one message ends and the next begins (the `--framing` flag).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Framing {
@@ -52,9 +64,9 @@ impl Framing {
 
 /// What [`take_message`] found in the bytes received so far.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Taken {
+pub enum Taken<'a> {
     /// One whole message (line end removed), and how many bytes it used.
-    Message(Vec<u8>, usize),
+    Message(&'a [u8], usize),
     /// No whole message yet: read more.
     NeedMore,
     /// More than [`MAX_LINE`] bytes with no line end: the stream cannot be framed.
@@ -63,16 +75,16 @@ pub enum Taken {
 
 /// Takes the first whole message out of `received` (the bytes of one connection that
 /// are not answered yet). Never panics, whatever the bytes.
-pub fn take_message(received: &[u8], framing: Framing) -> Taken {
+pub fn take_message(received: &[u8], framing: Framing) -> Taken<'_> {
     match framing {
         Framing::None if received.is_empty() => Taken::NeedMore,
         Framing::None => {
             let used = received.len().min(MAX_LINE);
-            Taken::Message(trim_newline(&received[..used]).to_vec(), used)
+            Taken::Message(trim_newline(&received[..used]), used)
         }
         Framing::Line => match received.iter().position(|&byte| byte == b'\n') {
             Some(end) if end <= MAX_LINE => {
-                Taken::Message(trim_newline(&received[..=end]).to_vec(), end + 1)
+                Taken::Message(trim_newline(&received[..=end]), end + 1)
             }
             Some(_) => Taken::TooLong,
             None if received.len() > MAX_LINE => Taken::TooLong,
@@ -91,6 +103,14 @@ mod tests {
         assert_eq!(Framing::Line.encode(&reply(b"Ada")), b"Hello, Ada!\n");
         assert_eq!(Framing::None.encode(&reply(b"Ada")), b"Hello, Ada!");
         assert_eq!(reply(b""), b"Hello, !");
+        for framing in [Framing::Line, Framing::None] {
+            let mut out = b"before ".to_vec();
+            write_reply(b"Ada", framing, &mut out);
+            assert_eq!(
+                out,
+                [&b"before "[..], &framing.encode(&reply(b"Ada"))].concat()
+            );
+        }
     }
 
     #[test]
@@ -99,11 +119,11 @@ mod tests {
         let Taken::Message(first, used) = take_message(received, Framing::Line) else {
             panic!("no first line");
         };
-        assert_eq!((first.as_slice(), used), (&b"Ada"[..], 5));
+        assert_eq!((first, used), (&b"Ada"[..], 5));
         let rest = &received[used..];
         assert_eq!(
             take_message(rest, Framing::Line),
-            Taken::Message(b"Grace".to_vec(), 6)
+            Taken::Message(b"Grace", 6)
         );
         assert_eq!(take_message(b"half", Framing::Line), Taken::NeedMore);
         assert_eq!(take_message(b"", Framing::Line), Taken::NeedMore);
@@ -113,11 +133,11 @@ mod tests {
     fn without_framing_each_read_is_a_message() {
         assert_eq!(
             take_message(b"Rose", Framing::None),
-            Taken::Message(b"Rose".to_vec(), 4)
+            Taken::Message(b"Rose", 4)
         );
         assert_eq!(
             take_message(b"Rose\n", Framing::None),
-            Taken::Message(b"Rose".to_vec(), 5)
+            Taken::Message(b"Rose", 5)
         );
         assert_eq!(take_message(b"", Framing::None), Taken::NeedMore);
     }

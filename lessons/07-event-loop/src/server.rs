@@ -47,7 +47,7 @@
 //! instead of `SO_RCVTIMEO`.
 
 use anyhow::{Context as _, Result};
-use event_loop::{reply, take_message, Framing, Taken, EXIT, MAX_LINE, WELCOME};
+use event_loop::{take_message, write_reply, Framing, Taken, EXIT, MAX_LINE, WELCOME};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use shared::encoding::Encoding;
@@ -390,9 +390,13 @@ fn serve(
         if let Err(err) = flush(connection, settings) {
             return Some(format!("cannot send to {peer}: {err}"));
         }
-        // Every whole line received so far, while fewer than OUTPUT_LIMIT bytes wait.
-        if let Some(why) = answer_lines(connection, settings) {
-            return Some(why);
+        // Lines kept from earlier reads (the end of a line came, or we had stopped).
+        if !connection.input.is_empty() {
+            let input = std::mem::take(&mut connection.input);
+            match answer_lines(connection, &input, settings) {
+                Ok(used) => connection.input = keep(&input[used..]),
+                Err(why) => return Some(why),
+            }
         }
         if connection.output.len() >= OUTPUT_LIMIT {
             if let Err(err) = flush(connection, settings) {
@@ -425,7 +429,16 @@ fn serve(
             Err(err) => return Some(format!("cannot read from {peer}: {err}")),
         };
         settings.tracer.received(peer, &buffer[..n]);
-        connection.input.extend_from_slice(&buffer[..n]);
+        if connection.input.is_empty() {
+            // The usual case: answer straight from the loop's buffer, and keep only
+            // what is left (half a line, or lines past OUTPUT_LIMIT).
+            match answer_lines(connection, &buffer[..n], settings) {
+                Ok(used) => connection.input = keep(&buffer[used..n]),
+                Err(why) => return Some(why),
+            }
+        } else {
+            connection.input.extend_from_slice(&buffer[..n]); // answered at the loop's top
+        }
         // A read that did not fill the buffer emptied the socket: the next read would only
         // say WouldBlock, and bytes that arrive later raise a new edge. Skipping that
         // read saves a system call per message (tokio does the same). Not after a hang-up:
@@ -443,43 +456,48 @@ fn serve(
     }
 }
 
-/// Answers every whole line in `input` (while fewer than OUTPUT_LIMIT answer bytes wait)
-/// and keeps the rest for later. Returns why the conversation ended, if it did.
-fn answer_lines(connection: &mut Connection, settings: &Settings) -> Option<String> {
+/// Answers the whole lines at the start of `bytes`, while fewer than OUTPUT_LIMIT answer
+/// bytes wait. Returns how many bytes it used (the caller keeps the rest), or why the
+/// conversation ended.
+fn answer_lines(
+    connection: &mut Connection,
+    bytes: &[u8],
+    settings: &Settings,
+) -> Result<usize, String> {
     let peer = connection.peer;
     let mut used = 0;
     while connection.closing.is_none() && connection.output.len() < OUTPUT_LIMIT {
-        let (message, length) = match take_message(&connection.input[used..], settings.framing) {
+        let (message, length) = match take_message(&bytes[used..], settings.framing) {
             Taken::Message(message, length) => (message, length),
             Taken::NeedMore => break,
             Taken::TooLong => {
                 // Past the limit the rest of the stream cannot be framed: say why, close.
                 let error = format!("error: a line longer than {MAX_LINE} bytes; closing");
                 last_words(connection, &error, settings);
-                return Some(format!("sent a line longer than {MAX_LINE} bytes"));
+                return Err(format!("sent a line longer than {MAX_LINE} bytes"));
             }
         };
         used += length;
         // A whole message: the client is not idle.
         connection.deadline = Instant::now() + settings.idle_timeout;
         if !settings.quiet {
-            println!("{peer} says: {}", settings.encoding.display(&message));
+            println!("{peer} says: {}", settings.encoding.display(message));
         }
         if message == EXIT {
             // Send what is still waiting, then close (see serve's end).
             connection.closing = Some("said exit".into());
             break;
         }
-        let answer = settings.framing.encode(&reply(&message));
-        connection.output.extend_from_slice(&answer);
+        write_reply(message, settings.framing, &mut connection.output);
     }
-    // Keep only what is not answered. An empty Vec owns no memory: an idle client whose
-    // lines were all answered costs no buffer at all.
-    connection.input.drain(..used);
-    if connection.input.is_empty() {
-        connection.input = Vec::new();
-    }
-    None
+    Ok(used)
+}
+
+/// The bytes a connection must keep for later, in a `Vec` of their own. Nothing to keep
+/// gives `Vec::new()`, which owns no memory: an idle client whose lines were all
+/// answered costs no buffer at all.
+fn keep(rest: &[u8]) -> Vec<u8> {
+    rest.to_vec()
 }
 // ANCHOR_END: serve
 
