@@ -399,7 +399,7 @@ fn run_tftp(bins: &Path) -> anyhow::Result<TftpRun> {
         "--addr",
         &addr,
         "--timeout",
-        "2.5",
+        "2.5s",
         "--trace",
     ];
     let result = client("get", &exe, &get, "");

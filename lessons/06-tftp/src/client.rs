@@ -25,10 +25,12 @@ pub struct ClientArgs {
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub windowsize: Option<u16>,
 
-    /// Seconds to wait before retransmitting (default 1). A whole number from 1 to 255 is
-    /// also asked of the server (RFC 2349); a fraction such as 0.2 is only used here.
+    /// How long to wait for an answer before sending again, with its unit: `2s`,
+    /// `300ms` [default: 1s]. Whole seconds from 1s to 255s are also asked of the server
+    /// (RFC 2349's `timeout` option counts whole seconds, 1 to 255); any other time, such
+    /// as `300ms` or `1.5s`, is only used by this client.
     #[arg(long, value_parser = parse_timeout)]
-    pub timeout: Option<f64>,
+    pub timeout: Option<Duration>,
 
     /// Ask for the file's size before the transfer (RFC 2349 `tsize`).
     #[arg(long)]
@@ -52,13 +54,24 @@ pub struct ClientArgs {
     pub trace: bool,
 }
 
-fn parse_timeout(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(secs) if secs > 0.0 && secs <= 255.0 => Ok(secs),
-        _ => Err(format!(
-            "`{text}` is not a timeout: give seconds from 0.01 to 255, e.g. 1 or 0.2"
-        )),
+/// A retransmission timeout: a time with its unit (`shared::duration::parse`), from 10ms
+/// to 255s (RFC 2349's largest `timeout`).
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let time = shared::duration::parse(text)?;
+    if time < Duration::from_millis(10) || time > Duration::from_secs(255) {
+        return Err(format!(
+            "`{text}` is out of range: give a time from 10ms to 255s, e.g. 1s or 200ms"
+        ));
     }
+    Ok(time)
+}
+
+/// The time as RFC 2349's `timeout` option, if it is one: whole seconds, 1 to 255.
+pub fn whole_seconds(time: Duration) -> Option<u8> {
+    if time.subsec_nanos() != 0 {
+        return None;
+    }
+    u8::try_from(time.as_secs()).ok().filter(|secs| *secs >= 1)
 }
 
 fn parse_mode(text: &str) -> Result<Mode, String> {
@@ -71,16 +84,12 @@ fn parse_mode(text: &str) -> Result<Mode, String> {
 impl ClientArgs {
     /// The local retransmission timeout.
     pub fn timeout(&self) -> Duration {
-        self.timeout
-            .map_or(DEFAULT_TIMEOUT, Duration::from_secs_f64)
+        self.timeout.unwrap_or(DEFAULT_TIMEOUT)
     }
 
     /// The options to ask for; `tsize` is the file's size for a put, 0 for a get.
     pub fn wanted(&self, tsize: Option<u64>) -> Wanted {
-        let whole_seconds = self
-            .timeout
-            .filter(|secs| secs.fract() == 0.0 && *secs >= 1.0)
-            .map(|secs| secs as u8);
+        let whole_seconds = self.timeout.and_then(whole_seconds);
         Wanted {
             blksize: self.blksize.map(usize::from),
             windowsize: self.windowsize,
@@ -126,8 +135,11 @@ pub fn hint(code: ErrorCode) -> &'static str {
 /// A failed transfer as a one-line error that names what the server said.
 pub fn explain(err: TransferError, server: SocketAddr) -> anyhow::Error {
     match err {
+        // The message is shown escaped (it comes from the network) but not quoted again:
+        // it often quotes a name itself (`"../x": names must stay inside the root`).
         TransferError::Peer { code, message } => anyhow::anyhow!(
-            "the server {server} sent ERROR {code}: {message:?} ({})",
+            "the server {server} sent ERROR {code}: {} ({})",
+            shared::encoding::display(message.as_bytes()),
             hint(code)
         ),
         TransferError::TimedOut { tries, .. } => anyhow::anyhow!(
@@ -206,5 +218,23 @@ impl Progress {
         if self.shown && self.terminal {
             eprintln!();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_take_units_and_only_whole_seconds_are_sent() {
+        assert_eq!(parse_timeout("300ms"), Ok(Duration::from_millis(300)));
+        assert_eq!(parse_timeout("2s"), Ok(Duration::from_secs(2)));
+        assert!(parse_timeout("2").unwrap_err().contains("`2s`"));
+        assert!(parse_timeout("5ms").is_err());
+        assert!(parse_timeout("256s").is_err());
+        assert_eq!(whole_seconds(Duration::from_secs(2)), Some(2));
+        assert_eq!(whole_seconds(Duration::from_secs(255)), Some(255));
+        assert_eq!(whole_seconds(Duration::from_millis(1500)), None);
+        assert_eq!(whole_seconds(Duration::from_millis(300)), None);
     }
 }

@@ -10,7 +10,7 @@
 //! cargo run -p tftp -- server --root /tmp/served                  # terminal 1
 //! cargo run -p tftp -- get hello.txt                               # terminal 2
 //! cargo run -p tftp -- get big.bin --blksize 1468 --windowsize 16 --tsize
-//! cargo run -p tftp -- get big.bin --drop 0.2 --timeout 0.2 --trace  # watch the retries
+//! cargo run -p tftp -- get big.bin --drop 0.2 --timeout 200ms --trace  # watch the retries
 //! ```
 //!
 //! Observe with `--trace`: the RRQ goes to port 6969, the first DATA (or OACK, if you

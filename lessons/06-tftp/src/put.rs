@@ -9,7 +9,7 @@
 //! cargo run -p tftp -- server --root /tmp/served --allow-write    # terminal 1
 //! cargo run -p tftp -- put notes.txt                               # terminal 2
 //! cargo run -p tftp -- put notes.txt notes.txt                     # again: ERROR 6, exists
-//! cargo run -p tftp -- put big.bin --blksize 65464 --tsize --drop 0.1 --timeout 0.2
+//! cargo run -p tftp -- put big.bin --blksize 65464 --tsize --drop 0.1 --timeout 200ms
 //! ```
 //!
 //! Observe: a server started without `--allow-write` refuses with ERROR 2; uploading a

@@ -36,7 +36,7 @@
 
 use anyhow::{Context as _, Result};
 use shared::loss::{self, Dropper};
-use shared::{addr, ready, trace::Tracer};
+use shared::{addr, hint, ready, trace::Tracer};
 use socket2::SockRef;
 use std::fs::File;
 use std::hash::{DefaultHasher, Hash as _, Hasher as _};
@@ -92,9 +92,10 @@ pub struct Args {
     #[arg(long, default_value = "30s", value_parser = shared::duration::parse)]
     max_silence: Duration,
 
-    /// Seconds before a retransmission, unless the client negotiates `timeout`.
-    #[arg(long, default_value = "1", value_parser = parse_seconds)]
-    timeout: f64,
+    /// How long to wait before a retransmission, with its unit (`1s`, `200ms`), unless the
+    /// client negotiates RFC 2349's `timeout` (whole seconds, 1 to 255).
+    #[arg(long, default_value = "1s", value_parser = tftp::client::parse_timeout)]
+    timeout: Duration,
 
     /// Lose this share of the datagrams we send (0.0 to 1.0, or 20%).
     #[arg(long, default_value = "0", value_parser = loss::parse_rate)]
@@ -109,13 +110,27 @@ pub struct Args {
     trace: bool,
 }
 
-fn parse_seconds(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(secs) if secs > 0.0 && secs <= 255.0 => Ok(secs),
-        _ => Err(format!(
-            "`{text}` is not a timeout: give seconds from 0.01 to 255, e.g. 1 or 0.2"
-        )),
+/// Why `--root` cannot be served, with the hint that fits: a file where a folder belongs,
+/// a folder that does not exist yet, or what the operating system said.
+fn root_error(root: &std::path::Path, err: io::Error) -> anyhow::Error {
+    let shown = root.display();
+    if root.is_file() {
+        let parent = match root.parent() {
+            Some(folder) if !folder.as_os_str().is_empty() => folder.display().to_string(),
+            _ => ".".into(),
+        };
+        return anyhow::anyhow!(
+            "cannot serve {shown}: it is a file, and --root takes a folder (to serve this \
+             file, give the folder it is in: --root {parent})"
+        );
     }
+    let hint = match err.kind() {
+        io::ErrorKind::NotFound => format!("create it first: mkdir -p {shown}"),
+        io::ErrorKind::NotADirectory => "a part of the path is a file, not a folder".into(),
+        io::ErrorKind::PermissionDenied => "you may not read it: pick a folder of yours".into(),
+        _ => "check that it is a folder you may read".into(),
+    };
+    anyhow::anyhow!("cannot serve {shown}: {err} ({hint})")
 }
 
 /// What every transfer thread needs to know.
@@ -149,22 +164,12 @@ const ANSWER_BURST: u32 = 20;
 const ANSWER_RATE: u32 = 20;
 
 pub fn run(args: Args) -> Result<()> {
-    let root = path::canonical_root(&args.root).with_context(|| {
-        format!(
-            "cannot serve {} (create it first: mkdir -p {})",
-            args.root.display(),
-            args.root.display()
-        )
-    })?;
+    let root = path::canonical_root(&args.root).map_err(|err| root_error(&args.root, err))?;
 
     // 1. socket() + bind(): std does both in UdpSocket::bind. This is the well-known port;
     //    it only ever receives requests.
-    let socket = UdpSocket::bind(args.addr).with_context(|| {
-        format!(
-            "cannot bind {} (another server there? pick another port with --addr 127.0.0.1:0)",
-            args.addr
-        )
-    })?;
+    let socket =
+        UdpSocket::bind(args.addr).map_err(|err| hint::cannot_bind(args.addr, err, "--addr"))?;
     let local = socket.local_addr().context("cannot read our own address")?;
     ready::announce(local);
 
@@ -174,7 +179,7 @@ pub fn run(args: Args) -> Result<()> {
         allow_write: args.allow_write,
         overwrite: args.overwrite,
         max_upload: args.max_upload,
-        timeout: Duration::from_secs_f64(args.timeout),
+        timeout: args.timeout,
         max_silence: args.max_silence,
         trace: args.trace,
     });

@@ -661,7 +661,7 @@ fn loss_10_percent_in_a_network_namespace() {
         "127.0.0.1:0",
         "--allow-write",
         "--timeout",
-        "0.05",
+        "50ms",
     ]);
     let mut server = Program::spawn("our server (netns)", server_command).expect("start");
     let addr = server
@@ -692,7 +692,7 @@ fn loss_10_percent_in_a_network_namespace() {
             command.arg(&original_path).arg(name);
             root.join(name)
         };
-        command.args(options).args(["--timeout", "0.05"]);
+        command.args(options).args(["--timeout", "50ms"]);
         let what = format!("our client (netns) {role} {options:?} at 10% loss");
         let finished =
             run(&what, command, Duration::from_secs(240)).unwrap_or_else(|e| panic!("{e:#}"));

@@ -404,7 +404,7 @@ fn write_rules() {
 #[test]
 fn abandoned_upload_leaves_nothing() {
     let dir = TempDir::new("abandoned");
-    let (mut srv, addr) = server(&dir.root(), &["--allow-write", "--timeout", "0.1"]);
+    let (mut srv, addr) = server(&dir.root(), &["--allow-write", "--timeout", "100ms"]);
     let mut raw = Raw::new();
     raw.send(&Packet::Wrq(request("half.bin", Mode::Octet, &[])), addr);
     let (bytes, tid) = raw.recv();
@@ -495,7 +495,7 @@ fn a_duplicate_ack_is_not_answered() {
     let dir = TempDir::new("sorcerer");
     std::fs::write(dir.root().join("f.bin"), content(5 * 512, 1)).unwrap();
     // A long timeout, so that no retransmission happens while we watch.
-    let (_srv, addr) = server(&dir.root(), &["--timeout", "5"]);
+    let (_srv, addr) = server(&dir.root(), &["--timeout", "5s"]);
     let mut raw = Raw::new();
     raw.send(&Packet::Rrq(request("f.bin", Mode::Octet, &[])), addr);
     let (_, tid) = raw.recv(); // DATA 1
@@ -535,7 +535,7 @@ fn a_duplicate_ack_is_not_answered() {
 fn abort_after_tsize_ends_the_transfer_on_both_sides() {
     let dir = TempDir::new("abort");
     std::fs::write(dir.root().join("huge.bin"), content(100_000, 2)).unwrap();
-    let (mut srv, addr) = server(&dir.root(), &["--timeout", "0.2"]);
+    let (mut srv, addr) = server(&dir.root(), &["--timeout", "200ms"]);
     let mut raw = Raw::new();
     raw.send(
         &Packet::Rrq(request(
@@ -593,7 +593,7 @@ fn concurrent_transfers_and_the_limit() {
         assert!(std::fs::read(dir.local().join(format!("c{i}"))).unwrap() == data);
     }
 
-    let (_one, addr) = server(&dir.root(), &["--max-transfers", "1", "--timeout", "5"]);
+    let (_one, addr) = server(&dir.root(), &["--max-transfers", "1", "--timeout", "5s"]);
     let mut first = Raw::new();
     first.send(&Packet::Rrq(request("f.bin", Mode::Octet, &[])), addr);
     first.recv(); // DATA 1: this transfer now waits for our ACK
@@ -630,7 +630,7 @@ fn one_mib_at_10_percent_loss_on_both_sides() {
     let data = content(1 << 20, 6);
     std::fs::write(dir.root().join("f.bin"), &data).unwrap();
     std::fs::write(dir.local().join("up.bin"), &data).unwrap();
-    let lossy = ["--drop", "0.1", "--timeout", "0.05"];
+    let lossy = ["--drop", "0.1", "--timeout", "50ms"];
     let mut flags = vec!["--allow-write", "--seed", "7"];
     flags.extend_from_slice(&lossy);
     let (mut srv, addr) = server(&dir.root(), &flags);
@@ -683,7 +683,7 @@ fn client_errors_are_clear_and_leave_no_partial_file() {
     // Nobody listening: a timeout, with a hint.
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
     let to = silent.local_addr().unwrap();
-    let (ok, _, err) = client("get", to, &dir.local(), &["x", "--timeout", "0.05"]);
+    let (ok, _, err) = client("get", to, &dir.local(), &["x", "--timeout", "50ms"]);
     assert!(
         !ok && err.contains("no answer") && err.contains("cargo run -p tftp -- server"),
         "{err}"
@@ -825,7 +825,7 @@ fn one_address_cannot_take_every_slot() {
     let dir = TempDir::new("perclient");
     std::fs::write(dir.root().join("f.bin"), content(5 * 512, 1)).unwrap();
     // 8 slots, 2 per client; long timeouts, so the transfers wait for us.
-    let (mut srv, addr) = server(&dir.root(), &["--max-transfers", "8", "--timeout", "5"]);
+    let (mut srv, addr) = server(&dir.root(), &["--max-transfers", "8", "--timeout", "5s"]);
     let mut holders: Vec<Raw> = (0..2).map(|_| Raw::new()).collect();
     for raw in &mut holders {
         raw.send(&Packet::Rrq(request("f.bin", Mode::Octet, &[])), addr);
@@ -886,7 +886,7 @@ fn one_address_cannot_take_every_slot() {
 fn errors_are_never_answered_and_strangers_get_few_answers() {
     let dir = TempDir::new("strangers");
     std::fs::write(dir.root().join("f.bin"), content(50 * 512, 1)).unwrap();
-    let (_srv, addr) = server(&dir.root(), &["--timeout", "5"]);
+    let (_srv, addr) = server(&dir.root(), &["--timeout", "5s"]);
     // Two transfers, so the server has two transfer sockets.
     let mut tids = Vec::new();
     let mut clients: Vec<Raw> = (0..2).map(|_| Raw::new()).collect();
@@ -1033,7 +1033,7 @@ fn a_client_that_acks_every_block_gets_each_block_about_once() {
 #[test]
 fn long_names_upload_and_uploads_in_progress_are_not_served() {
     let dir = TempDir::new("tempnames");
-    let (_srv, addr) = server(&dir.root(), &["--allow-write", "--timeout", "5"]);
+    let (_srv, addr) = server(&dir.root(), &["--allow-write", "--timeout", "5s"]);
     let long = "L".repeat(250);
     let data = content(2000, 4);
     std::fs::write(dir.local().join("long.bin"), &data).unwrap();

@@ -100,7 +100,7 @@ pub fn run(demo: &mut Demo) -> anyhow::Result<()> {
                 "--drop",
                 "0.2",
                 "--timeout",
-                "0.1",
+                "100ms",
             ],
         )?
         .to_string();
@@ -118,7 +118,7 @@ pub fn run(demo: &mut Demo) -> anyhow::Result<()> {
             "--drop",
             "0.2",
             "--timeout",
-            "0.1",
+            "100ms",
         ],
     )?;
     demo.wait("lossy-get")?;
