@@ -186,55 +186,86 @@ pub struct Refusal {
 // ANCHOR: negotiate
 /// The server's side of RFC 2347: picks the options it knows out of a request, and the
 /// value it accepts for each. RFC 2347: "Options which the server does not support should
-/// be omitted from the OACK; they should not cause an ERROR packet to be generated." An
-/// option with an invalid value is omitted too, as if it had not been asked for.
+/// be omitted from the OACK; they should not cause an ERROR packet to be generated." For
+/// an invalid value of a supported option, "the specification for that option will
+/// indicate whether the server should simply omit the option from the OACK, respond with
+/// an alternate value, or send an ERROR packet, with error code 8".
+///
+/// A known option with a value its RFC does not allow is refused with ERROR 8, and the
+/// message names the RFC's range: a student who asks for `blksize 7` learns why. That
+/// includes `blksize 65465` and above. RFC 2348 lets a server answer a *valid* request
+/// with a smaller block ("less than or equal to the value specified by the client"), but
+/// 65465 is not a valid request: "Valid values range between "8" and "65464" octets,
+/// inclusive." So we refuse it, as atftpd does, rather than guess what the client meant.
 pub fn negotiate(requested: &[TftpOption], kind: RequestKind) -> Result<Negotiated, Refusal> {
     let mut params = Params::default();
     let mut accepted: Vec<String> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
     for (name, value) in requested {
         let key = name.to_ascii_lowercase();
-        // "an option may only be specified once": the first one counts.
-        if accepted.iter().any(|seen| seen.eq_ignore_ascii_case(&key)) {
+        // RFC 2347: "an option may only be specified once". It does not say which copy
+        // counts when a client breaks that rule; we take the first one, valid or not,
+        // and ignore the others (so `blksize=abc blksize=1024` is refused for "abc").
+        if seen.contains(&key) {
             continue;
         }
-        let Ok(number) = value.trim().parse::<u64>() else {
-            continue;
+        seen.push(key.clone());
+        let number = value.trim().parse::<u64>().ok();
+        // Checks `number` against an RFC's range: the value, or ERROR 8 saying why not.
+        let in_range = |range: std::ops::RangeInclusive<u64>, rfc: &str| match number {
+            Some(n) if range.contains(&n) => Ok(n),
+            _ => Err(Refusal {
+                code: ErrorCode::OPTION_REFUSED,
+                message: format!(
+                    "{key} {} is outside RFC {rfc}'s {} to {}",
+                    shared::encoding::display(value.as_bytes()),
+                    range.start(),
+                    range.end()
+                ),
+            }),
         };
         let ok = match key.as_str() {
-            BLKSIZE if number >= MIN_BLKSIZE as u64 => {
-                // A bigger request is answered with the largest we allow: a smaller value
-                // in the OACK is allowed, a larger one is not.
-                params.blksize = number.min(MAX_BLKSIZE as u64) as usize;
+            BLKSIZE => {
+                params.blksize =
+                    in_range(MIN_BLKSIZE as u64..=MAX_BLKSIZE as u64, "2348")? as usize;
                 true
             }
-            WINDOWSIZE if (1..=u64::from(u16::MAX)).contains(&number) => {
-                params.windowsize = number as u16;
+            WINDOWSIZE => {
+                params.windowsize = in_range(1..=u64::from(u16::MAX), "7440")? as u16;
                 true
             }
-            TIMEOUT if TIMEOUT_RANGE.contains(&number) => {
-                params.timeout = Some(number as u8);
+            TIMEOUT => {
+                params.timeout = Some(in_range(TIMEOUT_RANGE, "2349")? as u8);
                 true
             }
-            TSIZE => {
-                match kind {
-                    RequestKind::Read { size } => {
-                        params.tsize = size;
-                        size.is_some()
-                    }
-                    RequestKind::Write { max_upload } => {
-                        // RFC 2349: "If the file is too large for the server to handle, it
-                        // may abort the transfer with an Error packet (error code 3)."
-                        if let Some(max) = max_upload.filter(|&max| number > max) {
-                            return Err(Refusal {
-                            code: ErrorCode::DISK_FULL,
-                            message: format!("{number} bytes is more than the {max} bytes this server accepts"),
-                        });
-                        }
-                        params.tsize = Some(number);
-                        true
-                    }
+            TSIZE => match (kind, number) {
+                // curl (7.88) refuses an OACK with "tsize 0" ("invalid tsize value in
+                // OACK packet"), so it could not fetch an empty file from us. RFC 2349
+                // lets a server leave an option out of its OACK, so for an empty file we
+                // do; and if no option is left, the server answers with DATA 1 at once,
+                // which RFC 2347 lists as an answer: "DATA - acknowledge of Read
+                // Request, but not the options".
+                (RequestKind::Read { size }, _) => {
+                    params.tsize = size;
+                    size.is_some_and(|size| size > 0)
                 }
-            }
+                (RequestKind::Write { max_upload }, Some(number)) => {
+                    // RFC 2349: "If the file is too large for the server to handle, it
+                    // may abort the transfer with an Error packet (error code 3)."
+                    if let Some(max) = max_upload.filter(|&max| number > max) {
+                        return Err(Refusal {
+                            code: ErrorCode::DISK_FULL,
+                            message: format!(
+                                "{number} bytes is more than the {max} bytes this server accepts"
+                            ),
+                        });
+                    }
+                    params.tsize = Some(number);
+                    true
+                }
+                // A WRQ's tsize that is not a number tells us nothing: not acknowledged.
+                (RequestKind::Write { .. }, None) => false,
+            },
             _ => false,
         };
         if ok {
@@ -312,24 +343,87 @@ mod tests {
     }
 
     #[test]
-    fn invalid_values_are_left_out_and_big_blocks_lowered() {
-        let requested = opts(&[
-            ("blksize", "7"),
-            ("windowsize", "0"),
-            ("timeout", "256"),
-            ("tsize", "abc"),
+    fn values_outside_the_rfcs_ranges_are_error_8_naming_the_range() {
+        for (name, value, range) in [
+            ("blksize", "7", "outside RFC 2348's 8 to 65464"),
+            ("blksize", "65465", "outside RFC 2348's 8 to 65464"),
+            ("BLKSIZE", "100000", "outside RFC 2348's 8 to 65464"),
+            ("blksize", "abc", "outside RFC 2348's 8 to 65464"),
+            ("timeout", "0", "outside RFC 2349's 1 to 255"),
+            ("timeout", "256", "outside RFC 2349's 1 to 255"),
+            ("windowsize", "0", "outside RFC 7440's 1 to 65535"),
+            ("windowsize", "65536", "outside RFC 7440's 1 to 65535"),
+        ] {
+            let refusal =
+                negotiate(&opts(&[(name, value)]), RequestKind::Read { size: None }).unwrap_err();
+            assert_eq!(refusal.code, ErrorCode::OPTION_REFUSED, "{name}={value}");
+            let want = format!("{} {value} is {range}", name.to_ascii_lowercase());
+            assert_eq!(refusal.message, want);
+        }
+        // The edges are allowed.
+        let edges = opts(&[
+            ("blksize", "65464"),
+            ("timeout", "255"),
+            ("windowsize", "65535"),
         ]);
-        let n = negotiate(&requested, RequestKind::Read { size: Some(5) }).unwrap();
-        assert_eq!(n.params, Params::default());
-        assert!(n.oack().is_empty(), "nothing accepted: no OACK at all");
+        let n = negotiate(&edges, RequestKind::Read { size: None }).unwrap();
+        assert_eq!(n.params.blksize, MAX_BLKSIZE);
+        // A value from the network is shown escaped in the message.
+        let refusal = negotiate(
+            &opts(&[("blksize", "\x1b[2J")]),
+            RequestKind::Read { size: None },
+        )
+        .unwrap_err();
+        assert!(!refusal.message.contains('\x1b'), "{:?}", refusal.message);
+    }
+
+    #[test]
+    fn the_first_of_two_duplicate_options_counts() {
+        let refusal = negotiate(
+            &opts(&[("blksize", "abc"), ("blksize", "1024")]),
+            RequestKind::Read { size: None },
+        )
+        .unwrap_err();
+        assert!(refusal.message.contains("abc"), "{}", refusal.message);
         let n = negotiate(
-            &opts(&[("blksize", "100000")]),
+            &opts(&[("blksize", "1024"), ("BlkSize", "7")]),
             RequestKind::Read { size: None },
         )
         .unwrap();
-        assert_eq!(n.params.blksize, MAX_BLKSIZE);
+        assert_eq!(n.params.blksize, 1024);
+        assert_eq!(n.oack(), opts(&[("blksize", "1024")]));
+    }
+
+    #[test]
+    fn tsize_is_left_out_for_an_empty_file_or_an_unknown_size() {
+        // An empty file: curl refuses "tsize 0", so no tsize, and no OACK at all.
+        let n = negotiate(
+            &opts(&[("tsize", "0")]),
+            RequestKind::Read { size: Some(0) },
+        )
+        .unwrap();
+        assert!(n.oack().is_empty());
+        let n = negotiate(
+            &opts(&[("tsize", "0"), ("blksize", "1024")]),
+            RequestKind::Read { size: Some(0) },
+        )
+        .unwrap();
+        assert_eq!(n.oack(), opts(&[("blksize", "1024")]));
         // tsize in a read whose size we cannot tell (netascii) is not acknowledged.
         let n = negotiate(&opts(&[("tsize", "0")]), RequestKind::Read { size: None }).unwrap();
+        assert!(n.oack().is_empty());
+        // A read's tsize value does not matter; a write's must be a number.
+        let n = negotiate(
+            &opts(&[("tsize", "abc")]),
+            RequestKind::Read { size: Some(5) },
+        )
+        .unwrap();
+        assert_eq!(n.oack(), opts(&[("tsize", "5")]));
+        let n = negotiate(
+            &opts(&[("tsize", "abc")]),
+            RequestKind::Write { max_upload: None },
+        )
+        .unwrap();
         assert!(n.oack().is_empty());
     }
 

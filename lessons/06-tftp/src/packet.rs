@@ -448,8 +448,11 @@ fn decode_options(mut rest: &[u8]) -> Result<Vec<TftpOption>, DecodeError> {
 }
 
 fn write_options(f: &mut fmt::Formatter<'_>, options: &[TftpOption]) -> fmt::Result {
+    // Names and values come from the network: shown escaped, so a stranger's RRQ or
+    // OACK cannot drive the terminal of whoever runs --trace.
+    let show = |text: &str| shared::encoding::display(text.as_bytes());
     for (name, value) in options {
-        write!(f, " {name}={value}")?;
+        write!(f, " {}={}", show(name), show(value))?;
     }
     Ok(())
 }
@@ -481,6 +484,27 @@ impl fmt::Display for Packet<'_> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    /// `--trace` shows a stranger's option names and values escaped (found by the fuzz
+    /// target `tftp`): an ESC in them would drive the terminal.
+    #[test]
+    fn trace_lines_show_options_escaped() {
+        let options = vec![("\x1b]0;owned\x07".to_string(), "1\n2".to_string())];
+        for packet in [
+            Packet::Oack {
+                options: options.clone(),
+            },
+            Packet::Rrq(Request {
+                filename: "f".into(),
+                mode: Mode::Octet,
+                options,
+            }),
+        ] {
+            let line = packet.to_string();
+            assert!(!line.contains(|c: char| c.is_control()), "{line:?}");
+            assert!(line.ends_with(" \\x1b]0;owned\\x07=1\\n2"), "{line}");
+        }
+    }
 
     /// No ERROR is larger than what it answers, and none is longer than the cap.
     #[test]

@@ -38,7 +38,7 @@ use anyhow::{Context as _, Result};
 use shared::loss::{self, Dropper};
 use shared::{addr, hint, ready, trace::Tracer};
 use socket2::SockRef;
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
@@ -524,7 +524,7 @@ fn refuse<T>(
 
 fn path_refusal<T>(link: &mut Link, asked: &Asked<'_>, err: PathError) -> Result<T, String> {
     match err {
-        PathError::NotFound => refuse(link, asked, ErrorCode::FILE_NOT_FOUND, "file not found"),
+        PathError::NotFound => refuse(link, asked, ErrorCode::FILE_NOT_FOUND, "File not found"),
         PathError::Refused(why) => refuse(link, asked, ErrorCode::ACCESS_VIOLATION, &why),
     }
 }
@@ -736,10 +736,25 @@ fn receive_file(
         Packet::Oack { options: oack }.to_bytes()
     };
     let wait = timeout(config, &negotiated);
-    // Once the last block is on disk, and before its ACK: the file gets its real name.
+    // Once the last block is written, and before its ACK: the file gets its real name.
     // Without --overwrite that fails if the name was taken meanwhile: ERROR 6.
     let overwrite = config.overwrite;
     let commit: Completion = Box::new(move || {
+        // The receiver's flush() only handed the bytes to the kernel, which writes them
+        // to the disk later. sync_all (fsync(2)) waits until the disk has them, so the
+        // last ACK does not promise a file that a power cut could still lose. (The new
+        // name itself reaches the disk on the kernel's schedule: a server that must
+        // survive that too also syncs the folder after the rename.)
+        let synced = OpenOptions::new()
+            .write(true)
+            .open(partial.temp_path())
+            .and_then(|file| file.sync_all());
+        if let Err(err) = synced {
+            return Err((
+                ErrorCode::NOT_DEFINED,
+                format!("cannot save the file: {err}"),
+            ));
+        }
         partial.commit(overwrite).map_err(|err| {
             let code = match err.kind() {
                 io::ErrorKind::AlreadyExists => ErrorCode::FILE_EXISTS,

@@ -639,7 +639,9 @@ impl<W: Write> Receiver<W> {
         // RFC 1350: "A data packet of less than 512 bytes signals termination of a
         // transfer" (RFC 2348: less than the negotiated blocksize).
         if data.len() < self.blksize {
-            // Everything must be on disk before the last ACK says so.
+            // Everything must be written before the last ACK says so. flush() hands
+            // what is buffered to the kernel; the completion (the server's) then asks
+            // the kernel to put it on the disk (sync_all) before renaming the file.
             if let Err(err) = self.writer.flush() {
                 let (code, message) = io_failure(&err, "cannot write the file");
                 self.fail_local(code, &message);

@@ -1081,3 +1081,72 @@ fn long_names_upload_and_uploads_in_progress_are_not_served() {
         Packet::decode(&bytes)
     );
 }
+
+/// curl 7.88 refuses an OACK with "tsize 0", so an empty file's tsize is left out; with
+/// no option left, the answer is DATA 1 at once (RFC 2347's "DATA - acknowledge of Read
+/// Request, but not the options").
+#[test]
+fn an_empty_file_is_answered_without_tsize() {
+    let dir = TempDir::new("empty-tsize");
+    std::fs::write(dir.root().join("empty"), b"").unwrap();
+    let (_srv, addr) = server(&dir.root(), &[]);
+    let mut raw = Raw::new();
+    raw.send(
+        &Packet::Rrq(request("empty", Mode::Octet, &[("tsize", "0")])),
+        addr,
+    );
+    let (bytes, tid) = raw.recv();
+    assert_eq!(bytes, b"\x00\x03\x00\x01", "DATA 1, empty");
+    raw.send(&Packet::Ack { block: 1 }, tid);
+    let mut raw = Raw::new();
+    raw.send(
+        &Packet::Rrq(request(
+            "empty",
+            Mode::Octet,
+            &[("tsize", "0"), ("blksize", "1024")],
+        )),
+        addr,
+    );
+    let (bytes, _) = raw.recv();
+    let Ok(Packet::Oack { options }) = Packet::decode(&bytes) else {
+        panic!("expected OACK, got {:?}", Packet::decode(&bytes))
+    };
+    assert_eq!(options, vec![("blksize".to_string(), "1024".to_string())]);
+}
+
+/// Values outside the RFCs' ranges get ERROR 8 naming the range (cut to the request's
+/// size, never larger), and the first of two duplicate options is the one that counts.
+#[test]
+fn out_of_range_options_get_error_8() {
+    let dir = TempDir::new("ranges");
+    std::fs::write(dir.root().join("f.bin"), content(2048, 1)).unwrap();
+    let (_srv, addr) = server(&dir.root(), &[]);
+    for options in [
+        vec![("blksize", "7")],
+        vec![("blksize", "65465")],
+        vec![("timeout", "0")],
+        vec![("timeout", "256")],
+        vec![("windowsize", "0")],
+        vec![("windowsize", "65536")],
+        vec![("blksize", "abc"), ("blksize", "1024")],
+    ] {
+        let mut raw = Raw::new();
+        let rrq = Packet::Rrq(request("f.bin", Mode::Octet, &options)).to_bytes();
+        raw.socket.send_to(&rrq, addr).unwrap();
+        let (bytes, _) = raw.recv();
+        assert_eq!(error_code(&bytes), Some(8), "{options:?}: {bytes:?}");
+        assert!(
+            bytes.len() <= rrq.len(),
+            "{options:?}: the reply outgrew the request"
+        );
+        let Ok(Packet::Error { message, .. }) = Packet::decode(&bytes) else {
+            unreachable!()
+        };
+        let (name, value) = options[0];
+        let start = format!("{name} {value} is outside RFC");
+        assert!(
+            !message.is_empty() && (start.starts_with(&*message) || message.starts_with(&start)),
+            "{options:?}: {message}"
+        );
+    }
+}
