@@ -86,7 +86,7 @@ struct Run {
     replies_per_second: f64,
     p50: Duration,
     p99: Duration,
-    /// Resident memory added per greeted idle connection, in bytes.
+    /// Resident memory added per open idle connection, in bytes.
     rss_per_connection: Option<f64>,
 }
 
@@ -382,9 +382,11 @@ fn one_run(server: Server, exe: &Path, clients: usize, time: Duration) -> anyhow
     }
     // 2. Memory: every greeted client is connected and idle now.
     let after = resident(pid);
+    // Divided by every open connection: the pool's waiting clients cost memory too.
+    let open = all.iter().filter(|client| !client.closed).count();
     if let (Some(before), Some(after)) = (before, after) {
-        if run.held > 0 {
-            run.rss_per_connection = Some(after.saturating_sub(before) as f64 / run.held as f64);
+        if open > 0 {
+            run.rss_per_connection = Some(after.saturating_sub(before) as f64 / open as f64);
         }
     }
 

@@ -17,7 +17,7 @@
 //! 1. **Why a thread per client stops scaling.** Lesson 02 gives each client a thread that
 //!    sleeps in `read()` until its client speaks. Each thread has a stack, a kernel task
 //!    and a turn on the scheduler. At 1,000 clients the kernel switches between 1,000
-//!    threads, and each idle client costs about 13 kB of memory. Yet at any moment most
+//!    threads, and each idle client costs about 14 KiB of memory. Yet at any moment most
 //!    clients say nothing. One thread could serve them all, if it knew which ones have
 //!    something to say.
 //! 2. **Non-blocking sockets (非阻塞套接字) and `WouldBlock`.** A non-blocking `read()`

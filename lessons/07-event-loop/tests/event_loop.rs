@@ -415,3 +415,17 @@ fn quiet_servers_print_no_line_per_client_but_still_print_refusals() {
         );
     }
 }
+
+/// `--encoding gbk` shows a GBK name as text; the answer repeats its bytes as they came.
+/// Byte fixture: 玫瑰 (rose) is c3 b5 b9 e5 in GBK.
+#[test]
+fn gbk_names_are_shown_as_text_and_answered_byte_for_byte() {
+    let (mut server, addr) = server(&["--encoding", "gbk"]);
+    let mut client = Client::connect(addr);
+    assert_eq!(client.line(), "Welcome!\n");
+    client.send(b"\xc3\xb5\xb9\xe5\n");
+    let mut answer = Vec::new();
+    client.reader.read_until(b'\n', &mut answer).unwrap();
+    assert_eq!(answer, b"Hello, \xc3\xb5\xb9\xe5!\n");
+    server.expect_stdout("says: 玫瑰", WAIT).unwrap();
+}
