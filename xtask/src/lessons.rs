@@ -65,7 +65,7 @@ pub const LESSONS: &[Lesson] = &[
     Lesson {
         number: "06",
         package: "tftp",
-        roles: &["server", "get", "put"],
+        roles: &["server", "download", "get", "put"],
         teaches: "TFTP over UDP: transfer IDs, lock step and windows, timeouts and retransmission, options, a server confined to its root",
         scenario: scenarios::tftp::run,
     },

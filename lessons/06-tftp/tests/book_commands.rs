@@ -88,3 +88,39 @@ fn a_traced_get_from_a_lossy_traced_server_arrives_whole() {
         "{transcript}"
     );
 }
+
+/// docs/src/06-tftp.md, the first program: `download hello.txt --trace`. The trace shows
+/// the RRQ going to the server's port, and DATA 1 coming back from ANOTHER port (the
+/// server's TID), which the ACK goes to; the file arrives.
+#[test]
+fn a_traced_download_shows_the_tid_switch() {
+    let dir = TempDir(std::env::temp_dir().join(format!("tftp-book-dl-{}", std::process::id())));
+    let (root, local) = (dir.0.join("root"), dir.0.join("local"));
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&local).unwrap();
+    std::fs::write(root.join("hello.txt"), b"hello\n").unwrap();
+    let root_text = root.display().to_string();
+    let server_args = ["server", "--root", &root_text, "--addr", "127.0.0.1:0"];
+    let (_server, addr) = start_ready("server", tftp(&server_args), WAIT).unwrap();
+    let addr_text = addr.to_string();
+    let mut command = tftp(&["download", "--addr", &addr_text, "hello.txt", "--trace"]);
+    command.current_dir(&local);
+    let download = run_with_input("download", command, "", WAIT).unwrap();
+    assert!(download.status.success(), "{download:?}");
+    assert_eq!(std::fs::read(local.join("hello.txt")).unwrap(), b"hello\n");
+    let to_server = format!("--> {addr} ");
+    assert!(
+        download.stderr.iter().any(|l| l.starts_with(&to_server)),
+        "the RRQ goes to the server's port: {:?}",
+        download.stderr
+    );
+    let from_tid = download
+        .stderr
+        .iter()
+        .find(|l| l.starts_with("<-- "))
+        .expect("a datagram received");
+    assert!(
+        !from_tid.starts_with(&format!("<-- {addr} ")),
+        "DATA 1 comes from another port: {from_tid}"
+    );
+}
