@@ -5,8 +5,9 @@ use crate::driver::{self, Link};
 use crate::options::{Params, Wanted};
 use crate::packet::{ErrorCode, Mode, MAX_BLKSIZE, MIN_BLKSIZE};
 use crate::transfer::{Stats, TransferError, DEFAULT_TIMEOUT, MAX_RETRIES};
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use shared::addr;
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -112,6 +113,8 @@ impl ClientArgs {
 /// Sends the request and waits for the server's first answer (see
 /// [`driver::request`]); its bytes are then in `link.received(len)`.
 pub fn first_exchange(link: &mut Link, request: &[u8], args: &ClientArgs) -> anyhow::Result<usize> {
+    // Each retry gets a line, so that a missing server is not a silent wait.
+    link.on_resend(|line| eprintln!("{line}"));
     driver::request(link, request, args.timeout(), MAX_RETRIES + 1)
         .map_err(|err| explain(err, args.addr))
 }
@@ -166,57 +169,98 @@ pub fn summary(what: &str, stats: &Stats, params: &Params, took: Duration, dropp
     line
 }
 
-/// The progress line on stderr: on a terminal, a line that updates in place; elsewhere,
-/// a line every few seconds, so only long transfers print anything.
+/// How often the plain progress line is printed when stderr is not a terminal (a log,
+/// a pipe): often enough to show a long transfer is alive, rarely enough for a log.
+pub const PLAIN_EVERY: Duration = Duration::from_secs(2);
+
+/// The progress on stderr. On a terminal, a bar (the `indicatif` crate, as `cargo` and
+/// many command-line tools use) with the percentage when the size is known, the sizes in
+/// units, the rate and the time left; retries print above it. Elsewhere, a plain line
+/// every [`PLAIN_EVERY`], so that only long transfers print anything:
+///
+/// `progress: 4.00 MiB of 29.00 MiB (13%), 1.20 MiB/s, ETA 21s, 3 retransmissions`
 pub struct Progress {
     started: Instant,
     last: Instant,
     total: Option<u64>,
-    terminal: bool,
-    shown: bool,
+    /// The bar, on a terminal only.
+    bar: Option<ProgressBar>,
 }
 
 impl Progress {
-    /// Starts the clock; `total` is the size if known (`tsize`).
-    pub fn new(total: Option<u64>) -> Progress {
+    /// Starts the clock; `total` is the size if known (`tsize`, or the local file for
+    /// a put). From now on, `link`'s retries are shown above the bar.
+    pub fn new(total: Option<u64>, link: &mut Link) -> Progress {
         let now = Instant::now();
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let (bar, template) = match total {
+                Some(len) => (
+                    ProgressBar::new(len),
+                    "{wide_bar} {percent:>3}% {binary_bytes}/{binary_total_bytes} \
+                     {binary_bytes_per_sec} ETA {eta} {msg}",
+                ),
+                None => (
+                    ProgressBar::no_length(),
+                    "{spinner} {binary_bytes} {binary_bytes_per_sec} {elapsed} {msg}",
+                ),
+            };
+            if let Ok(style) = ProgressStyle::with_template(template) {
+                bar.set_style(style);
+            }
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+            bar
+        });
+        let above = bar.clone();
+        link.on_resend(move |line| match &above {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        });
         Progress {
             started: now,
             last: now,
             total,
-            terminal: std::io::stderr().is_terminal(),
-            shown: false,
+            bar,
         }
     }
 
     /// Called now and then by the driver with the counters.
     pub fn update(&mut self, stats: &Stats) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(stats.bytes);
+            if stats.retransmissions > 0 {
+                bar.set_message(format!("{} retransmissions", stats.retransmissions));
+            }
+            return;
+        }
         let now = Instant::now();
-        let (first, every) = if self.terminal {
-            (Duration::from_millis(500), Duration::from_millis(200))
-        } else {
-            (Duration::from_secs(5), Duration::from_secs(5))
-        };
-        if now - self.started < first || now - self.last < every {
+        if now - self.last < PLAIN_EVERY {
             return;
         }
         self.last = now;
-        self.shown = true;
-        let secs = (now - self.started).as_secs_f64();
-        let rate = stats.bytes as f64 / secs / 1e6;
-        let of = self.total.map(|t| format!(" of {t}")).unwrap_or_default();
-        let end = if self.terminal { "\r" } else { "\n" };
-        eprint!(
-            "{} bytes{of}, {rate:.1} MB/s, {} retransmissions   {end}",
-            stats.bytes, stats.retransmissions
-        );
-        let _ = std::io::stderr().flush();
+        eprintln!("{}", self.plain_line(stats, now - self.started));
     }
 
-    /// Ends an updating line.
+    /// The line printed off a terminal.
+    fn plain_line(&self, stats: &Stats, took: Duration) -> String {
+        let rate = stats.bytes as f64 / took.as_secs_f64().max(1e-3);
+        let mut line = format!("progress: {}", HumanBytes(stats.bytes));
+        if let Some(total) = self.total.filter(|&total| total > 0) {
+            let percent = stats.bytes.saturating_mul(100) / total;
+            line.push_str(&format!(" of {} ({percent}%)", HumanBytes(total)));
+        }
+        line.push_str(&format!(", {}/s", HumanBytes(rate as u64)));
+        if let Some(total) = self.total.filter(|_| rate >= 1.0) {
+            let left = total.saturating_sub(stats.bytes) as f64 / rate;
+            line.push_str(&format!(", ETA {}s", left.ceil() as u64));
+        }
+        line.push_str(&format!(", {} retransmissions", stats.retransmissions));
+        line
+    }
+
+    /// Removes the bar, leaving the terminal clean for the summary line.
     pub fn finish(&self) {
-        if self.shown && self.terminal {
-            eprintln!();
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
     }
 }

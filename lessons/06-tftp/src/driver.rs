@@ -23,6 +23,9 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+/// What [`Link::on_resend`] calls with each line.
+type OnResend = Box<dyn FnMut(&str) + Send>;
+
 /// One side of a transfer: our socket (our TID), the peer's address (its TID), the loss
 /// simulator and the tracer, and one receive buffer reused for every datagram.
 pub struct Link {
@@ -39,6 +42,8 @@ pub struct Link {
     strangers: TokenBucket,
     /// End the transfer after this long without progress (`None`: only the tries count).
     max_silence: Option<Duration>,
+    /// Told of each retransmission, as a line (the client shows it; the server counts).
+    on_resend: Option<OnResend>,
 }
 
 impl Link {
@@ -56,6 +61,22 @@ impl Link {
             dropped: 0,
             strangers: TokenBucket::new(STRANGER_BURST, STRANGER_RATE),
             max_silence: None,
+            on_resend: None,
+        }
+    }
+
+    /// Calls `report` with a line each time a packet is sent again: what, and why
+    /// (`no answer for 1s: sending ACK 17 again`). The client shows these lines, so a
+    /// lossy or absent server is never a silent wait.
+    pub fn on_resend(&mut self, report: impl FnMut(&str) + Send + 'static) {
+        self.on_resend = Some(Box::new(report));
+    }
+
+    /// Tells the `on_resend` callback, if any, that `what` goes out again after `waited`.
+    pub fn resending(&mut self, waited: Duration, what: &str) {
+        if let Some(report) = &mut self.on_resend {
+            let waited = shared::duration::show(waited);
+            report(&format!("no answer for {waited}: sending {what} again"));
         }
     }
 
@@ -250,15 +271,34 @@ pub fn run(
     let mut deadline = Instant::now() + machine.timeout();
     let mut last_progress = Instant::now();
     let mut events: u32 = 0;
+    // After a timeout: how long we waited, to tell `on_resend` what goes out again.
+    let mut timed_out: Option<Duration> = None;
     loop {
         // 1. sendto(): whatever the machine has queued (a window of DATA, an ACK...).
         let retransmitted_before = machine.stats().retransmissions;
         let mut sent = false;
+        let mut resent: Option<(String, String)> = None; // the first and last packet
         while let Some(bytes) = machine.poll_transmit() {
+            if timed_out.is_some() {
+                let name = packet_name(bytes);
+                let first = resent
+                    .take()
+                    .map_or_else(|| name.clone(), |(first, _)| first);
+                resent = Some((first, name));
+            }
             link.send(bytes).map_err(|err| TransferError::Io {
                 message: format!("send_to {} failed: {err}", link.peer),
             })?;
             sent = true;
+        }
+        // What goes out right after a timeout is sent again: say so.
+        if let (Some(waited), Some((first, last))) = (timed_out.take(), resent) {
+            let what = if first == last {
+                first
+            } else {
+                format!("{first} to {last}")
+            };
+            link.resending(waited, &what);
         }
         match machine.status() {
             Status::Running => {}
@@ -304,6 +344,7 @@ pub fn run(
                 continue; // woken for the silence bound, checked above
             }
             // 3a. Nothing in time: the machine retransmits (or gives up).
+            timed_out = Some(rtt.timeout(machine.timeout(), timeouts_in_a_row));
             machine.on_timeout();
             timeouts_in_a_row += 1;
             deadline = Instant::now() + rtt.timeout(machine.timeout(), timeouts_in_a_row);
@@ -430,6 +471,11 @@ pub fn request(
 ) -> Result<usize, TransferError> {
     let server = link.peer;
     for attempt in 0..tries {
+        if attempt > 0 {
+            let waited = timeout * (1 << (attempt - 1).min(2));
+            let what = packet_name(request);
+            link.resending(waited, &what);
+        }
         link.send_to(request, server)
             .map_err(|err| TransferError::Io {
                 message: format!("send_to {server} failed: {err}"),
@@ -454,6 +500,20 @@ pub fn request(
     })
 }
 // ANCHOR_END: request
+
+/// A packet's short name for a message: `RRQ`, `DATA 17`, `ACK 17`, `OACK`, `ERROR 1`.
+pub fn packet_name(bytes: &[u8]) -> String {
+    match Packet::decode(bytes) {
+        Ok(Packet::Rrq(_)) => "RRQ".into(),
+        Ok(Packet::Wrq(_)) => "WRQ".into(),
+        Ok(Packet::Data { block, .. }) => format!("DATA {block}"),
+        Ok(Packet::Ack { block }) => format!("ACK {block}"),
+        Ok(Packet::Oack { .. }) => "OACK".into(),
+        Ok(Packet::Error { code, .. }) => format!("ERROR {}", code.0),
+        Err(_) => format!("a {}-byte packet", bytes.len()),
+    }
+}
+
 
 // ANCHOR: socket
 /// socket() + setsockopt(SO_RCVBUF, SO_SNDBUF) + bind(): a UDP socket on `ip`, port 0 (a

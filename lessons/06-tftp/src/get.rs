@@ -61,6 +61,10 @@ pub fn run(args: Args) -> Result<()> {
     // a failed transfer never leaves half a file under the real name.
     let (partial, file) = PartialFile::create(&local)
         .with_context(|| format!("cannot create a file beside {}", local.display()))?;
+    // Ctrl-C ends the process without running `Drop`: remove the partial file then too.
+    partial
+        .remove_on_ctrl_c()
+        .context("cannot set up Ctrl-C handling")?;
 
     // 1. socket() + bind(): port 0, a fresh port: our TID. The receive buffer must hold a
     //    whole window of blocks arriving back to back, so we size it, and ask for no
@@ -146,7 +150,7 @@ pub fn run(args: Args) -> Result<()> {
     }
 
     // 4. The transfer: recvfrom() DATA, write it, sendto() ACK, until the short block.
-    let mut progress = Progress::new(params.tsize);
+    let mut progress = Progress::new(params.tsize, &mut link);
     let result = driver::run(&mut link, &mut receiver, |stats| progress.update(stats));
     progress.finish();
     let stats = result.map_err(|err| client::explain(err, link.peer()))?;

@@ -61,6 +61,30 @@ impl PartialFile {
         &self.temp
     }
 
+    /// On Ctrl-C (SIGINT) while the file is received: removes it, says so on stderr, and
+    /// exits with 130 (128 + SIGINT, what a shell reports for a program Ctrl-C ended).
+    /// Without this, SIGINT ends the process at once, `Drop` never runs, and the hidden
+    /// temporary file stays behind. The `ctrlc` crate installs the signal handler (no
+    /// `unsafe` of ours); the closure runs on a thread of its own, so it only removes a
+    /// path and exits. For the client: a process has one handler, so the server, which
+    /// receives many files at once, leaves Ctrl-C to its default.
+    pub fn remove_on_ctrl_c(&self) -> Result<(), ctrlc::Error> {
+        let temp = self.temp.clone();
+        let target = self.target.clone();
+        ctrlc::set_handler(move || {
+            match fs::remove_file(&temp) {
+                Ok(()) => eprintln!(
+                    "interrupted: removed the partial download {} (nothing saved as {})",
+                    temp.display(),
+                    target.display()
+                ),
+                // Already renamed (complete) or already gone: nothing to clean up.
+                Err(_) => eprintln!("interrupted"),
+            }
+            std::process::exit(130);
+        })
+    }
+
     /// Gives the complete file its real name. With `overwrite`, an existing file is
     /// replaced (`rename`); without, an existing file is an `AlreadyExists` error
     /// (`link` + `unlink`: `link(2)` never replaces, so two uploads of one name cannot

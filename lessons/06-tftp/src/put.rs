@@ -141,7 +141,7 @@ pub fn run(args: Args) -> Result<()> {
         _ => Box::new(reader),
     };
     let mut sender = Sender::new(reader, &params, opts.timeout(), None);
-    let mut progress = Progress::new(Some(size));
+    let mut progress = Progress::new(Some(size), &mut link);
     let result = driver::run(&mut link, &mut sender, |stats| progress.update(stats));
     progress.finish();
     let stats = result.map_err(|err| client::explain(err, link.peer()))?;

@@ -5,6 +5,7 @@
 mod peers;
 
 use peers::*;
+use shared::testing::Program;
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::net::UdpSocket;
 use std::path::Path;
@@ -191,4 +192,120 @@ fn a_closed_stdout_ends_the_server_quietly() {
         .unwrap();
     assert!(status.success(), "{status}: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Starts `tftp get big.bin` (3 MB) from a fresh server of ours, into `local`, losing 20%
+/// of its ACKs with a 50 ms timeout: the server waits 1 s for each lost ACK, so the
+/// transfer lasts a minute, and the client retries often. Returns the server (keep it
+/// alive) and the running client.
+fn slow_get(scratch: &Scratch, extra: &[&str]) -> (Server, Program) {
+    let (root, local) = (scratch.folder("root"), scratch.folder("local"));
+    make_file(&root, "big.bin", 3_000_000);
+    let server = our_server(exe(), &root, &[]);
+    let mut command = Command::new(exe());
+    command
+        .args(["get", "big.bin", "--addr", &server.addr.to_string()])
+        .args(["--drop", "0.2", "--timeout", "50ms", "--tsize"])
+        .args(extra)
+        .current_dir(&local);
+    let client = Program::spawn("tftp get", command).expect("start tftp get");
+    (server, client)
+}
+
+fn partial_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(tftp::partial::TEMP_PREFIX))
+        .collect()
+}
+
+#[test]
+fn off_a_terminal_progress_is_a_plain_line_every_two_seconds_and_retries_show() {
+    let scratch = Scratch::new("ux-progress");
+    let started = Instant::now();
+    let (_server, mut client) = slow_get(&scratch, &[]);
+    // Each lost ACK is sent again after 50 ms, and said so, as it happens.
+    let retry = client
+        .expect_stderr("no answer for ", Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(
+        retry.contains(": sending ACK ") && retry.ends_with(" again"),
+        "{retry}"
+    );
+    // Then, no sooner than tftp::client::PLAIN_EVERY after the start, a plain line.
+    let line = client
+        .expect_stderr("progress: ", Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(started.elapsed() >= tftp::client::PLAIN_EVERY, "{line}");
+    assert!(line.starts_with("progress: "), "{line}");
+    for part in [
+        " of 2.86 MiB (",
+        "%), ",
+        "/s, ETA ",
+        "s, ",
+        " retransmissions",
+    ] {
+        assert!(line.contains(part), "no {part:?} in {line:?}");
+    }
+    assert!(!line.contains('\r'), "{line:?}");
+    client.kill();
+}
+
+#[test]
+fn no_server_means_each_retry_is_shown_then_one_clear_error() {
+    let scratch = Scratch::new("ux-no-server");
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let out = tftp(
+        &["get", "x.bin", "--addr", &addr, "--timeout", "20ms"],
+        &scratch.folder("local"),
+    );
+    let err = stderr_of(&out);
+    assert!(!out.status.success());
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 6, "5 retries and the error: {err}");
+    assert_eq!(lines[0], "no answer for 20ms: sending RRQ again", "{err}");
+    assert!(
+        lines[1..5]
+            .iter()
+            .all(|line| line.starts_with("no answer for ") && line.ends_with(": sending RRQ again")),
+        "{err}"
+    );
+    assert!(
+        lines[5].contains(&format!("no answer from {addr} after 6 tries"))
+            && lines[5].contains("is the server running?"),
+        "{err}"
+    );
+}
+
+#[test]
+fn ctrl_c_removes_the_partial_file_and_says_so() {
+    let scratch = Scratch::new("ux-ctrl-c");
+    let local = scratch.folder("local");
+    let (_server, mut client) = slow_get(&scratch, &[]);
+    // The size line comes after the server's first answer: the download is under way.
+    client
+        .expect_stdout("big.bin is 3000000 bytes", Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(partial_files(&local).len(), 1, "the download is under way");
+    // SIGINT, as Ctrl-C sends it (through kill(1): no unsafe here).
+    let sent = Command::new("kill")
+        .args(["-INT", &client.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+    let status = client
+        .wait_exit(Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(!status.success(), "{status}");
+    assert_eq!(status.code(), Some(130), "{status}");
+    client
+        .expect_stderr(
+            "interrupted: removed the partial download .tftp-partial-",
+            Duration::from_secs(5),
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(partial_files(&local), Vec::<String>::new());
+    assert!(!local.join("big.bin").exists());
 }
