@@ -75,7 +75,10 @@ impl Link {
     /// Tells the `on_resend` callback, if any, that `what` goes out again after `waited`.
     pub fn resending(&mut self, waited: Duration, what: &str) {
         if let Some(report) = &mut self.on_resend {
-            let waited = shared::duration::show(waited);
+            // In whole milliseconds: the adaptive timeout is rarely round (`73ms`, not
+            // `73ms 84us 738ns`).
+            let millis = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX);
+            let waited = shared::duration::show(Duration::from_millis(millis));
             report(&format!("no answer for {waited}: sending {what} again"));
         }
     }
