@@ -192,7 +192,7 @@ impl Link {
     /// - the answer is never larger than the datagram (no amplification);
     /// - at most [`STRANGER_BURST`] answers at once, [`STRANGER_RATE`] a second after
     ///   that: a flood of strangers gets a trickle of answers.
-    fn unknown_tid(&mut self, from: SocketAddr, len: usize) {
+    pub fn unknown_tid(&mut self, from: SocketAddr, len: usize) {
         let answerable = match Packet::decode(&self.buf[..len]) {
             Ok(Packet::Error { .. }) | Err(_) => false,
             Ok(_) => true,
@@ -266,13 +266,7 @@ pub fn run(
     machine: &mut impl Machine,
     mut progress: impl FnMut(&Stats),
 ) -> Result<Stats, TransferError> {
-    let mut rtt = RttEstimator::default();
-    let mut timeouts_in_a_row = 0;
-    // When we last sent, and whether that was free of retransmissions (Karn's rule:
-    // only then does the answer tell the round-trip time).
-    let mut sent_at: Option<(Instant, bool)> = None;
-    let mut deadline = Instant::now() + machine.timeout();
-    let mut last_progress = Instant::now();
+    let mut timer = Timer::new(machine, link.max_silence);
     let mut events: u32 = 0;
     // After a timeout: how long we waited, to tell `on_resend` what goes out again.
     let mut timed_out: Option<Duration> = None;
@@ -310,10 +304,8 @@ pub fn run(
         }
         // The retransmission timer restarts with every send.
         if sent {
-            let now = Instant::now();
             let clean = machine.stats().retransmissions == retransmitted_before;
-            sent_at = Some((now, clean));
-            deadline = now + rtt.timeout(machine.timeout(), timeouts_in_a_row);
+            timer.sent(machine, clean);
         }
         events = events.wrapping_add(1);
         if events % 64 == 0 {
@@ -328,29 +320,22 @@ pub fn run(
         }
         // A server does not wait on a silent peer for longer than it chose to, whatever
         // the peer negotiated: the transfer ends with an ERROR, and its slot is free.
-        let mut wake = deadline;
-        if let Some(silence) = link.max_silence {
-            if Instant::now() >= last_progress + silence {
-                let silence = shared::duration::show(silence);
-                let why = format!("no progress for {silence}: transfer abandoned");
-                machine.abort(ErrorCode::NOT_DEFINED, &why);
-                continue; // sends the ERROR, and ends
-            }
-            wake = wake.min(last_progress + silence);
+        if let Some(why) = timer.silent_too_long() {
+            machine.abort(ErrorCode::NOT_DEFINED, &why);
+            continue; // sends the ERROR, and ends
         }
         // 2. recvfrom() with a timeout: the next datagram, or nothing in time.
-        let received = link.recv(wake).map_err(|err| TransferError::Io {
+        let received = link.recv(timer.wake()).map_err(|err| TransferError::Io {
             message: format!("recv_from failed: {err}"),
         })?;
         let Some((len, from)) = received else {
-            if Instant::now() < deadline {
-                continue; // woken for the silence bound, checked above
+            // 3a. Nothing in time: the machine retransmits (or gives up). If the deadline
+            //     has not passed, we were woken for the silence bound, checked above.
+            if timer.expired() {
+                timed_out = Some(timer.wait(machine));
+                machine.on_timeout();
+                timer.timed_out(machine);
             }
-            // 3a. Nothing in time: the machine retransmits (or gives up).
-            timed_out = Some(rtt.timeout(machine.timeout(), timeouts_in_a_row));
-            machine.on_timeout();
-            timeouts_in_a_row += 1;
-            deadline = Instant::now() + rtt.timeout(machine.timeout(), timeouts_in_a_row);
             continue;
         };
         // 3b. A datagram from a stranger: ERROR 5 to it, and on with the transfer.
@@ -372,13 +357,7 @@ pub fn run(
             }
         };
         if progressed {
-            let now = Instant::now();
-            last_progress = now;
-            if let Some((at, true)) = sent_at.take() {
-                rtt.sample(now - at);
-            }
-            timeouts_in_a_row = 0;
-            deadline = now + rtt.timeout(machine.timeout(), 0);
+            timer.progressed(machine);
         }
     }
 }
@@ -429,6 +408,97 @@ impl RttEstimator {
     }
 }
 // ANCHOR_END: rtt
+
+// ANCHOR: timer
+/// The engine's clock for one transfer, for a loop that a role file shows: when to
+/// retransmit (the adaptive timeout of [`RttEstimator`], doubled per timeout in a row),
+/// and when to give up on a peer that makes no progress (`max_silence`). The loop tells
+/// it what happened (sent, timed out, progressed) and asks it when to wake.
+#[derive(Debug, Clone)]
+pub struct Timer {
+    rtt: RttEstimator,
+    timeouts_in_a_row: u32,
+    /// When we last sent, and whether that was free of retransmissions (Karn's rule:
+    /// only then does the answer tell the round-trip time).
+    sent_at: Option<(Instant, bool)>,
+    deadline: Instant,
+    last_progress: Instant,
+    max_silence: Option<Duration>,
+}
+
+impl Timer {
+    /// A timer for `machine`, which ends the transfer after `max_silence` without
+    /// progress (`None`: only the machine's tries count).
+    pub fn new(machine: &impl Machine, max_silence: Option<Duration>) -> Timer {
+        let now = Instant::now();
+        Timer {
+            rtt: RttEstimator::default(),
+            timeouts_in_a_row: 0,
+            sent_at: None,
+            deadline: now + machine.timeout(),
+            last_progress: now,
+            max_silence,
+        }
+    }
+
+    /// We just sent; `clean`: none of it was a retransmission. The retransmission timer
+    /// restarts with every send.
+    pub fn sent(&mut self, machine: &impl Machine, clean: bool) {
+        let now = Instant::now();
+        self.sent_at = Some((now, clean));
+        self.deadline = now + self.rtt.timeout(machine.timeout(), self.timeouts_in_a_row);
+    }
+
+    /// `Some(why)` once the peer has made no progress for `max_silence`: the loop ends
+    /// the transfer with an ERROR, whatever timeout the peer negotiated.
+    pub fn silent_too_long(&self) -> Option<String> {
+        let silence = self.max_silence?;
+        (Instant::now() >= self.last_progress + silence).then(|| {
+            let silence = shared::duration::show(silence);
+            format!("no progress for {silence}: transfer abandoned")
+        })
+    }
+
+    /// When to stop waiting for a datagram: the retransmission deadline, or the silence
+    /// bound if that comes first.
+    pub fn wake(&self) -> Instant {
+        match self.max_silence {
+            Some(silence) => self.deadline.min(self.last_progress + silence),
+            None => self.deadline,
+        }
+    }
+
+    /// Whether the retransmission deadline has passed (if not, the loop was woken for
+    /// the silence bound).
+    pub fn expired(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+
+    /// How long the current wait is (for a message).
+    pub fn wait(&self, machine: &impl Machine) -> Duration {
+        self.rtt.timeout(machine.timeout(), self.timeouts_in_a_row)
+    }
+
+    /// The machine just handled a timeout: wait longer before the next one.
+    pub fn timed_out(&mut self, machine: &impl Machine) {
+        self.timeouts_in_a_row += 1;
+        self.deadline =
+            Instant::now() + self.rtt.timeout(machine.timeout(), self.timeouts_in_a_row);
+    }
+
+    /// The peer moved the transfer forward: measure the round trip (if what we sent
+    /// was clean) and start a fresh deadline.
+    pub fn progressed(&mut self, machine: &impl Machine) {
+        let now = Instant::now();
+        self.last_progress = now;
+        if let Some((at, true)) = self.sent_at.take() {
+            self.rtt.sample(now - at);
+        }
+        self.timeouts_in_a_row = 0;
+        self.deadline = now + self.rtt.timeout(machine.timeout(), 0);
+    }
+}
+// ANCHOR_END: timer
 
 /// How often a dally looks whether it was asked to stop.
 const DALLY_POLL: Duration = Duration::from_millis(100);
@@ -516,7 +586,6 @@ pub fn packet_name(bytes: &[u8]) -> String {
         Err(_) => format!("a {}-byte packet", bytes.len()),
     }
 }
-
 
 // ANCHOR: socket
 /// socket() + setsockopt(SO_RCVBUF, SO_SNDBUF) + bind(): a UDP socket on `ip`, port 0 (a

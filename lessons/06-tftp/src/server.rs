@@ -47,13 +47,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
-use tftp::driver::{self, Link, TokenBucket};
+use tftp::driver::{self, Link, Timer, TokenBucket};
 use tftp::netascii::{NetasciiReader, NetasciiWriter};
 use tftp::options::{self, Negotiated, RequestKind};
 use tftp::packet::{self, encode_ack, ErrorCode, Mode, Packet, Request, MAX_PACKET};
 use tftp::partial::PartialFile;
 use tftp::path::{self, PathError};
-use tftp::transfer::{self as machine, Completion, Machine, Receiver, Sender, Stats};
+use tftp::transfer::{
+    self as machine, Completion, Machine, Receiver, Sender, Stats, Status, TransferError,
+};
 
 /// Options of `tftp server`.
 #[derive(clap::Args)]
@@ -448,9 +450,10 @@ fn serve(
     let peer = slot.me.peer;
     let started = Instant::now();
     let mut report = Report::default();
-    let mut link = match driver::bind_transfer_socket(config.ip, 0) {
-        Ok((socket, _)) => Link::new(socket, peer, dropper, Tracer::new(config.trace))
-            .give_up_after(config.max_silence),
+    // 4. socket() + bind() on port 0 (std does both in UdpSocket::bind): a fresh port,
+    //    the server's TID for this transfer. Every answer from now on comes from it.
+    let mut link = match UdpSocket::bind(SocketAddr::new(config.ip, 0)) {
+        Ok(socket) => Link::new(socket, peer, dropper, Tracer::new(config.trace)),
         Err(err) => {
             let name = &request.filename;
             println!("{peer} {name:?}: FAILED: cannot open a socket for the transfer: {err}");
@@ -611,11 +614,92 @@ fn send_file(
     let opening = (!oack.is_empty()).then(|| Packet::Oack { options: oack }.to_bytes());
     let params = negotiated.params;
     let mut sender = Sender::new(reader, &params, timeout(config, &negotiated), opening);
-    let result = driver::run(link, &mut sender, |_| {});
+    let result = transfer(link, &mut sender, config.max_silence);
     report.stats = sender.stats();
     result.map(|_| ()).map_err(|err| err.to_string())
 }
 // ANCHOR_END: send_file
+
+// ANCHOR: transfer
+/// Step 5, the transfer loop, the same for a read (the Sender) and a write (the Receiver):
+/// send what the state machine queued, wait for a datagram or the timer, check its TID,
+/// hand it to the machine. What each packet means is the machine's business
+/// (`transfer.rs`); when to retransmit is the timer's (`driver.rs`, [`Timer`]). Both are
+/// the engine; the socket calls are here.
+fn transfer(
+    link: &mut Link,
+    machine: &mut impl Machine,
+    max_silence: Duration,
+) -> Result<Stats, TransferError> {
+    let io_error = |what: String| TransferError::Io { message: what };
+    let mut timer = Timer::new(machine, Some(max_silence));
+    loop {
+        // sendto() whatever the machine queued: a window of DATA, an ACK, an ERROR.
+        // (`link.send` is `send_to` to the client's TID, through the `--drop` simulator
+        // and the tracer: `Link::send_to` in driver.rs.)
+        let retransmitted_before = machine.stats().retransmissions;
+        let mut sent = false;
+        while let Some(bytes) = machine.poll_transmit() {
+            let peer = link.peer();
+            link.send(bytes)
+                .map_err(|err| io_error(format!("send_to {peer} failed: {err}")))?;
+            sent = true;
+        }
+        match machine.status() {
+            Status::Running => {}
+            Status::Done => return Ok(machine.stats()),
+            Status::Failed(err) => return Err(err.clone()),
+        }
+        if sent {
+            let clean = machine.stats().retransmissions == retransmitted_before;
+            timer.sent(machine, clean);
+        }
+        // Before waiting, the Sender reads the next blocks of the file (the engine's
+        // read-ahead). If that failed, go round and send its ERROR now.
+        machine.prepare();
+        if *machine.status() != Status::Running {
+            continue;
+        }
+        // A silent client does not hold its slot for long, whatever timeout it asked.
+        if let Some(why) = timer.silent_too_long() {
+            machine.abort(ErrorCode::NOT_DEFINED, &why);
+            continue; // sends the ERROR, and ends
+        }
+        // recvfrom() with a timeout: the next datagram, or nothing in time.
+        let received = link
+            .recv(timer.wake())
+            .map_err(|err| io_error(format!("recv_from failed: {err}")))?;
+        let Some((len, from)) = received else {
+            if timer.expired() {
+                machine.on_timeout(); // it queues a retransmission, or gives up
+                timer.timed_out(machine);
+            }
+            continue;
+        };
+        // Check the TID: a datagram from anyone but our client gets ERROR 5 (rate
+        // limited, never to an ERROR) and the transfer goes on.
+        if from != link.peer() {
+            link.unknown_tid(from, len);
+            continue;
+        }
+        // Hand the packet to the state machine. Decoding never panics; RFC 1350 ends a
+        // transfer on "an incorrectly formed packet".
+        let progressed = match Packet::decode(link.received(len)) {
+            Ok(packet) => machine.on_packet(packet),
+            Err(err) => {
+                machine.abort(
+                    ErrorCode::ILLEGAL_OPERATION,
+                    &format!("malformed packet: {err}"),
+                );
+                false
+            }
+        };
+        if progressed {
+            timer.progressed(machine);
+        }
+    }
+}
+// ANCHOR_END: transfer
 
 fn timeout(config: &Config, negotiated: &Negotiated) -> Duration {
     negotiated
@@ -765,7 +849,7 @@ fn receive_file(
     });
     let mut receiver =
         Receiver::new(writer, &negotiated.params, wait, Some(opening)).on_complete(commit);
-    let result = driver::run(link, &mut receiver, |_| {});
+    let result = transfer(link, &mut receiver, config.max_silence);
     report.stats = receiver.stats();
     report.finished = Some(Instant::now());
     // On failure the receiver (and with it `partial`) is dropped: the temporary file
