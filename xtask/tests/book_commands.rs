@@ -24,7 +24,7 @@ fn list_prints_every_lesson_with_its_roles() {
         ),
         ("04", "full-duplex-chat", "alice, bob"),
         ("05", "broadcast", "listen, announce, subnet"),
-        ("06", "tftp", "server, get, put"),
+        ("06", "tftp", "server, download, get, put"),
         ("07", "event-loop", "server"),
     ];
     for (number, package, roles) in lessons {
