@@ -22,7 +22,9 @@
 
 use anyhow::{bail, Context as _, Result};
 use shared::{loss::Dropper, ready, trace::Tracer};
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use std::io::{BufWriter, Write};
+use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::time::Instant;
 use tftp::client::{self, ClientArgs, Progress};
@@ -72,9 +74,19 @@ pub fn run(args: Args) -> Result<()> {
     let mut wanted = opts.wanted(Some(0));
     let blksize = wanted.blksize.unwrap_or(tftp::packet::DEFAULT_BLKSIZE);
     let window = wanted.windowsize.unwrap_or(1);
-    let (socket, granted) =
-        driver::bind_transfer_socket(opts.bind_ip(), driver::buffer_for(blksize, window))
-            .with_context(|| format!("cannot bind a UDP socket on {}", opts.bind_ip()))?;
+    let ours = SocketAddr::new(opts.bind_ip(), 0);
+    let socket = Socket::new(Domain::for_address(ours), Type::DGRAM, Some(Protocol::UDP))
+        .context("cannot open a UDP socket")?;
+    // setsockopt(SO_RCVBUF, SO_SNDBUF): the engine's sizing (driver.rs, `size_buffers`).
+    driver::size_buffers(&SockRef::from(&socket), driver::buffer_for(blksize, window));
+    socket
+        .bind(&ours.into())
+        .with_context(|| format!("cannot bind a UDP socket on {ours}"))?;
+    // Linux doubles what we asked for, and caps it at net.core.rmem_max: ask what it gave.
+    let granted = socket
+        .recv_buffer_size()
+        .context("cannot read the receive buffer's size")?;
+    let socket: UdpSocket = socket.into();
     if let Some(asked) = wanted.windowsize {
         let fits = options::window_that_fits(granted, blksize);
         if fits < asked {

@@ -18,8 +18,10 @@
 
 use anyhow::{bail, Context as _, Result};
 use shared::{loss::Dropper, ready, trace::Tracer};
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use std::fs::File;
 use std::io::{BufReader, Read};
+use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::time::Instant;
 use tftp::client::{self, ClientArgs, Progress};
@@ -82,8 +84,15 @@ pub fn run(args: Args) -> Result<()> {
     // 1. socket() + bind() on port 0: our TID. Its send buffer is sized for a window.
     let blksize = wanted.blksize.unwrap_or(packet::DEFAULT_BLKSIZE);
     let buffer = driver::buffer_for(blksize, wanted.windowsize.unwrap_or(1));
-    let (socket, _) = driver::bind_transfer_socket(opts.bind_ip(), buffer)
-        .with_context(|| format!("cannot bind a UDP socket on {}", opts.bind_ip()))?;
+    let ours = SocketAddr::new(opts.bind_ip(), 0);
+    let socket = Socket::new(Domain::for_address(ours), Type::DGRAM, Some(Protocol::UDP))
+        .context("cannot open a UDP socket")?;
+    // setsockopt(SO_RCVBUF, SO_SNDBUF): the engine's sizing (driver.rs, `size_buffers`).
+    driver::size_buffers(&SockRef::from(&socket), buffer);
+    socket
+        .bind(&ours.into())
+        .with_context(|| format!("cannot bind a UDP socket on {ours}"))?;
+    let socket: UdpSocket = socket.into();
     ready::announce(socket.local_addr().context("cannot read our own address")?);
     let mut link = Link::new(
         socket,
