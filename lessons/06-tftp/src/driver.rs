@@ -646,6 +646,41 @@ mod tests {
         assert_eq!(after_a_minute, 4, "never more than the capacity saved up");
     }
 
+    /// The engine's clock: the configured timeout before any measurement, a clean round
+    /// trip shortens it, a timeout doubles it, and a silent peer is given up on.
+    #[test]
+    fn the_timer_measures_backs_off_and_bounds_silence() {
+        use crate::transfer::Receiver;
+        let second = Duration::from_secs(1);
+        let params = crate::options::Params::default();
+        let machine = Receiver::new(Vec::<u8>::new(), &params, second, None);
+        let mut timer = Timer::new(&machine, Some(Duration::from_millis(20)));
+        assert_eq!(timer.wait(&machine), second, "no measurement yet");
+        assert!(timer.silent_too_long().is_none() && !timer.expired());
+        timer.sent(&machine, true);
+        timer.progressed(&machine); // an answer at once: a round trip of about 0
+        assert_eq!(timer.wait(&machine), MIN_RTO);
+        timer.timed_out(&machine);
+        assert_eq!(timer.wait(&machine), MIN_RTO * 2, "doubled after a timeout");
+        // A retransmitted send is not measured (Karn's rule): the estimate stays.
+        timer.sent(&machine, false);
+        std::thread::sleep(Duration::from_millis(30));
+        let why = timer
+            .silent_too_long()
+            .expect("30 ms of silence, with a bound of 20");
+        assert!(why.contains("no progress for 20ms"), "{why}");
+        timer.progressed(&machine);
+        assert_eq!(
+            timer.wait(&machine),
+            MIN_RTO,
+            "no sample from a retransmission"
+        );
+        assert!(
+            timer.silent_too_long().is_none(),
+            "progress resets the bound"
+        );
+    }
+
     #[test]
     fn the_timeout_adapts_to_the_round_trip() {
         let second = Duration::from_secs(1);
