@@ -466,6 +466,50 @@ pub fn find_on_path(tool: impl AsRef<OsStr>) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// `PROGRAM | head -1`: starts `command` with stdout and stderr piped, reads its readiness
+/// line, then closes stdout's pipe as `head` does, and calls `poke(addr)` (something that
+/// makes the program print a line, taking up to about 100 ms) until the program exits.
+/// Asserts that it ends by itself within `timeout`, with exit code 0 and no panic message.
+/// The caller sets stdin (a chat peer needs it open, or end of input would end it first).
+pub fn assert_quiet_when_stdout_closes(
+    mut command: Command,
+    timeout: Duration,
+    mut poke: impl FnMut(SocketAddr),
+) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the program");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let mut line = String::new();
+    stdout
+        .read_line(&mut line)
+        .expect("read the readiness line");
+    let addr = crate::ready::parse(&line)
+        .unwrap_or_else(|| panic!("the first line is not the readiness line: {line:?}"));
+    drop(stdout);
+    // The first line printed after the close fails, and must end the program.
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        poke(addr);
+        if let Some(status) = child.try_wait().expect("look at the program") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the program ran on for {timeout:?} with its stdout closed");
+        }
+    };
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

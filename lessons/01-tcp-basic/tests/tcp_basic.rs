@@ -499,43 +499,14 @@ fn burst_sends_gbk_too() {
 /// the server prints (a client connects) ends it quietly, with exit code 0.
 #[test]
 fn a_closed_stdout_ends_the_server_quietly() {
-    use std::io::{BufRead as _, BufReader};
-    let mut child = tcp_basic(&["server", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let addr = shared::ready::parse(&line).unwrap();
-    drop(stdout);
-    // Each connection makes the server print; the first print after the close fails and
-    // must end the program. Bounded: WAIT at most, a connection per 100 ms.
-    let deadline = Instant::now() + WAIT;
-    let status = loop {
+    // Each connection makes the server print a line.
+    let command = tcp_basic(&["server", "--addr", "127.0.0.1:0"]);
+    shared::testing::assert_quiet_when_stdout_closes(command, WAIT, |addr| {
         if let Ok(mut client) = TcpStream::connect(addr) {
-            client
-                .set_read_timeout(Some(Duration::from_millis(100)))
-                .unwrap();
+            let pause = Some(Duration::from_millis(100));
+            client.set_read_timeout(pause).unwrap();
             let _ = client.write_all(b"hello\n");
             let _ = client.read(&mut [0u8; 16]); // the echo, the close, or 100 ms
         }
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server runs on with stdout closed"
-        );
-    };
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert!(status.success(), "{status}: {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    });
 }

@@ -677,42 +677,15 @@ fn a_busy_port_gets_the_in_use_hint() {
 /// line the server prints (a client connects, on its own thread) ends it quietly.
 #[test]
 fn a_closed_stdout_ends_the_server_quietly() {
-    let mut child = threaded_server(&["server", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let addr = shared::ready::parse(&line).unwrap();
-    drop(stdout);
-    // Bounded: WAIT at most, a connection per 100 ms.
-    let deadline = Instant::now() + WAIT;
-    let status = loop {
+    // Each connection makes the server print a line (on the client's own thread).
+    let command = threaded_server(&["server", "--addr", "127.0.0.1:0"]);
+    shared::testing::assert_quiet_when_stdout_closes(command, WAIT, |addr| {
         if let Ok(client) = TcpStream::connect(addr) {
-            client
-                .set_read_timeout(Some(Duration::from_millis(100)))
-                .unwrap();
+            let pause = Some(Duration::from_millis(100));
+            client.set_read_timeout(pause).unwrap();
             let _ = (&client).read(&mut [0u8; 16]); // the greeting, the close, or 100 ms
         }
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server runs on with stdout closed"
-        );
-    };
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert!(status.success(), "{status}: {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    });
 }
 
 /// Lesson 01's length framing works here too: each message starts with its length.
