@@ -246,8 +246,8 @@ pub fn negotiate(requested: &[TftpOption], kind: RequestKind) -> Result<Negotiat
                 // which RFC 2347 lists as an answer: "DATA - acknowledge of Read
                 // Request, but not the options".
                 (RequestKind::Read { size }, _) => {
-                    params.tsize = size;
-                    size.is_some_and(|size| size > 0)
+                    params.tsize = size.filter(|&size| size > 0);
+                    params.tsize.is_some()
                 }
                 (RequestKind::Write { max_upload }, Some(number)) => {
                     // RFC 2349: "If the file is too large for the server to handle, it
@@ -403,6 +403,7 @@ mod tests {
         )
         .unwrap();
         assert!(n.oack().is_empty());
+        assert_eq!(n.params, Params::default(), "both sides agree: no tsize");
         let n = negotiate(
             &opts(&[("tsize", "0"), ("blksize", "1024")]),
             RequestKind::Read { size: Some(0) },
