@@ -281,4 +281,29 @@ mod tests {
         assert_eq!(whole_seconds(Duration::from_millis(1500)), None);
         assert_eq!(whole_seconds(Duration::from_millis(300)), None);
     }
+
+    #[test]
+    fn the_plain_progress_line_has_units_percentage_rate_and_eta() {
+        let now = Instant::now();
+        let progress = |total| Progress {
+            started: now,
+            last: now,
+            total,
+            bar: None,
+        };
+        let stats = Stats {
+            bytes: 4 << 20,
+            retransmissions: 3,
+        };
+        let took = Duration::from_secs(4);
+        assert_eq!(
+            progress(Some(16 << 20)).plain_line(&stats, took),
+            "progress: 4.00 MiB of 16.00 MiB (25%), 1.00 MiB/s, ETA 12s, 3 retransmissions"
+        );
+        // No size known (no tsize): no percentage and no ETA.
+        assert_eq!(
+            progress(None).plain_line(&stats, took),
+            "progress: 4.00 MiB, 1.00 MiB/s, 3 retransmissions"
+        );
+    }
 }

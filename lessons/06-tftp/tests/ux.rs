@@ -280,6 +280,27 @@ fn no_server_means_each_retry_is_shown_then_one_clear_error() {
 }
 
 #[test]
+fn a_put_to_no_server_shows_its_retries_too() {
+    let scratch = Scratch::new("ux-put-no-server");
+    let local = scratch.folder("local");
+    make_file(&local, "up.bin", 1000);
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let out = tftp(
+        &["put", "up.bin", "--addr", &addr, "--timeout", "20ms"],
+        &local,
+    );
+    let err = stderr_of(&out);
+    assert!(!out.status.success());
+    assert_eq!(
+        err.matches(": sending WRQ again\n").count(),
+        5,
+        "one line per retry: {err}"
+    );
+    assert!(err.contains("after 6 tries"), "{err}");
+}
+
+#[test]
 fn ctrl_c_removes_the_partial_file_and_says_so() {
     let scratch = Scratch::new("ux-ctrl-c");
     let local = scratch.folder("local");
