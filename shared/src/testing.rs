@@ -466,6 +466,53 @@ pub fn find_on_path(tool: impl AsRef<OsStr>) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// A test's TCP client for line protocols: every read has a deadline, and lines are read
+/// whole.
+pub struct LineClient {
+    /// The connection, read through a buffer; `reader.get_ref()` is the socket itself.
+    pub reader: BufReader<std::net::TcpStream>,
+}
+
+impl LineClient {
+    /// Connects to `addr`; each later read fails after `timeout` of silence.
+    pub fn connect(addr: SocketAddr, timeout: Duration) -> LineClient {
+        let stream = std::net::TcpStream::connect(addr).expect("connect to the server");
+        stream
+            .set_read_timeout(Some(timeout))
+            .expect("set a read timeout");
+        LineClient {
+            reader: BufReader::new(stream),
+        }
+    }
+
+    /// Sends `bytes` as they are.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.reader.get_mut().write_all(bytes).expect("send");
+    }
+
+    /// The next line, with its line end; "" at end of stream.
+    pub fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).expect("read a line");
+        line
+    }
+
+    /// Asserts that the server has closed the connection: end of stream, or a reset when
+    /// it closed with bytes of ours unread.
+    pub fn assert_closed(&mut self) {
+        let mut rest = Vec::new();
+        match self.reader.read_to_end(&mut rest) {
+            Ok(_) => assert!(rest.is_empty(), "more after the last line: {rest:?}"),
+            Err(err) => assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}"),
+        }
+    }
+
+    /// Our own address, as the server prints it.
+    pub fn addr(&self) -> SocketAddr {
+        self.reader.get_ref().local_addr().expect("our own address")
+    }
+}
+
 /// `PROGRAM | head -1`: starts `command` with stdout and stderr piped, reads its readiness
 /// line, then closes stdout's pipe as `head` does, and calls `poke(addr)` (something that
 /// makes the program print a line, taking up to about 100 ms) until the program exits.

@@ -1,8 +1,10 @@
 //! Lesson 02 end to end: many clients, the pool, the idle timeout, the line limit, the
 //! cap on clients, and a thread the OS refuses.
 
-use shared::testing::{require_tool, run_with_input, start_ready, Finished, Program};
-use std::io::{BufRead, BufReader, Read, Write};
+use shared::testing::{
+    require_tool, run_with_input, start_ready, Finished, LineClient as Client, Program,
+};
+use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -29,54 +31,13 @@ fn run(args: &[&str], stdin: &str) -> Finished {
     run_with_input(args[0], threaded_server(args), stdin, WAIT).unwrap()
 }
 
-/// A test client: a stream with a deadline on every read, and a line reader.
-struct Client {
-    reader: BufReader<TcpStream>,
-}
-
-impl Client {
-    fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).unwrap();
-        stream.set_read_timeout(Some(WAIT)).unwrap();
-        Client {
-            reader: BufReader::new(stream),
-        }
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.reader.get_mut().write_all(bytes).unwrap();
-    }
-
-    /// The next line, or "" at end of stream.
-    fn line(&mut self) -> String {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).unwrap();
-        line
-    }
-
-    /// Asserts that the server has closed the connection: end of stream, or a reset when
-    /// it closed with bytes of ours unread.
-    fn assert_closed(&mut self) {
-        let mut rest = Vec::new();
-        match self.reader.read_to_end(&mut rest) {
-            Ok(_) => assert!(rest.is_empty(), "more after the last line: {rest:?}"),
-            Err(err) => assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}"),
-        }
-    }
-
-    /// Our own address, as the server prints it.
-    fn addr(&self) -> SocketAddr {
-        self.reader.get_ref().local_addr().unwrap()
-    }
-}
-
 /// 50 clients at once; each pipelines 20 names in one write (so the server's reads
 /// carry many lines) and must get exactly its own 20 answers, in order.
 fn fifty_clients(addr: SocketAddr) {
     let clients: Vec<_> = (0..50)
         .map(|i| {
             thread::spawn(move || {
-                let mut client = Client::connect(addr);
+                let mut client = Client::connect(addr, WAIT);
                 assert_eq!(client.line(), "Welcome!\n");
                 let names: String = (0..20).map(|j| format!("client{i}-msg{j}\n")).collect();
                 client.send(names.as_bytes());
@@ -125,12 +86,12 @@ fn the_client_role_talks_the_protocol() {
 #[test]
 fn the_n_plus_first_client_waits_for_a_free_worker() {
     let (mut server, addr) = server("127.0.0.1:0", &["--workers", "2"]);
-    let mut first = Client::connect(addr);
-    let mut second = Client::connect(addr);
+    let mut first = Client::connect(addr, WAIT);
+    let mut second = Client::connect(addr, WAIT);
     assert_eq!(first.line(), "Welcome!\n");
     assert_eq!(second.line(), "Welcome!\n");
 
-    let mut third = Client::connect(addr);
+    let mut third = Client::connect(addr, WAIT);
     server
         .expect_stdout("waits: all 2 workers are busy", WAIT)
         .unwrap();
@@ -155,7 +116,7 @@ fn the_n_plus_first_client_waits_for_a_free_worker() {
 #[test]
 fn a_silent_client_is_closed_after_the_idle_timeout() {
     let (mut server, addr) = server("127.0.0.1:0", &["--idle-timeout", "1s"]);
-    let mut silent = Client::connect(addr);
+    let mut silent = Client::connect(addr, WAIT);
     assert_eq!(silent.line(), "Welcome!\n");
     assert_eq!(silent.line(), "idle for 1s, closing\n");
     assert_eq!(silent.line(), "", "and then the server closes");
@@ -165,10 +126,10 @@ fn a_silent_client_is_closed_after_the_idle_timeout() {
 #[test]
 fn the_same_in_the_pool_frees_the_worker() {
     let (_server, addr) = server("127.0.0.1:0", &["--workers", "1", "--idle-timeout", "1s"]);
-    let mut silent = Client::connect(addr);
+    let mut silent = Client::connect(addr, WAIT);
     assert_eq!(silent.line(), "Welcome!\n");
     // The only worker is held by the silent client until its timeout; then this one runs.
-    let mut next = Client::connect(addr);
+    let mut next = Client::connect(addr, WAIT);
     assert_eq!(next.line(), "Welcome!\n");
     assert_eq!(silent.line(), "idle for 1s, closing\n");
 }
@@ -178,7 +139,7 @@ fn the_same_in_the_pool_frees_the_worker() {
 #[test]
 fn a_client_that_trickles_bytes_is_closed_after_the_idle_timeout() {
     let (mut server, addr) = server("127.0.0.1:0", &["--idle-timeout", "1s"]);
-    let mut client = Client::connect(addr);
+    let mut client = Client::connect(addr, WAIT);
     let started = Instant::now();
     assert_eq!(client.line(), "Welcome!\n");
     let mut writer = client.reader.get_ref().try_clone().unwrap();
@@ -211,12 +172,12 @@ fn a_client_that_trickles_bytes_is_closed_after_the_idle_timeout() {
 #[test]
 fn past_max_clients_a_client_is_refused_with_a_line_and_the_others_go_on() {
     let (mut server, addr) = server("127.0.0.1:0", &["--max-clients", "2"]);
-    let mut first = Client::connect(addr);
-    let mut second = Client::connect(addr);
+    let mut first = Client::connect(addr, WAIT);
+    let mut second = Client::connect(addr, WAIT);
     assert_eq!(first.line(), "Welcome!\n");
     assert_eq!(second.line(), "Welcome!\n");
 
-    let mut third = Client::connect(addr);
+    let mut third = Client::connect(addr, WAIT);
     assert_eq!(
         third.line(),
         "server busy: all 2 client places are taken (--max-clients); try again later\n"
@@ -237,7 +198,7 @@ fn past_max_clients_a_client_is_refused_with_a_line_and_the_others_go_on() {
     server
         .expect_stdout(&format!("{} left", first.addr()), WAIT)
         .unwrap();
-    let mut fourth = Client::connect(addr);
+    let mut fourth = Client::connect(addr, WAIT);
     assert_eq!(fourth.line(), "Welcome!\n");
 }
 
@@ -246,9 +207,9 @@ fn past_max_clients_a_client_is_refused_with_a_line_and_the_others_go_on() {
 #[test]
 fn in_the_pool_the_waiting_clients_are_capped_too() {
     let (mut server, addr) = server("127.0.0.1:0", &["--workers", "1", "--max-clients", "2"]);
-    let mut first = Client::connect(addr);
+    let mut first = Client::connect(addr, WAIT);
     assert_eq!(first.line(), "Welcome!\n");
-    let mut second = Client::connect(addr);
+    let mut second = Client::connect(addr, WAIT);
     server
         .expect_stdout(
             &format!("{} waits: all 1 workers are busy", second.addr()),
@@ -256,7 +217,7 @@ fn in_the_pool_the_waiting_clients_are_capped_too() {
         )
         .unwrap();
 
-    let mut third = Client::connect(addr);
+    let mut third = Client::connect(addr, WAIT);
     assert_eq!(
         third.line(),
         "server busy: all 2 client places are taken (--max-clients); try again later\n"
@@ -304,12 +265,12 @@ fn when_the_os_refuses_a_thread_that_client_is_refused_and_the_server_goes_on() 
         return;
     };
     let (mut server, addr) = start_ready("server", limited.server(), WAIT).unwrap();
-    let mut first = Client::connect(addr);
-    let mut second = Client::connect(addr);
+    let mut first = Client::connect(addr, WAIT);
+    let mut second = Client::connect(addr, WAIT);
     assert_eq!(first.line(), "Welcome!\n");
     assert_eq!(second.line(), "Welcome!\n");
 
-    let mut third = Client::connect(addr);
+    let mut third = Client::connect(addr, WAIT);
     let refusal = third.line();
     assert!(
         refusal.starts_with("server busy: cannot start a thread for you (")
@@ -340,7 +301,7 @@ fn when_the_os_refuses_a_thread_that_client_is_refused_and_the_server_goes_on() 
         .unwrap();
     let deadline = Instant::now() + WAIT;
     loop {
-        let greeting = Client::connect(addr).line();
+        let greeting = Client::connect(addr, WAIT).line();
         if greeting == "Welcome!\n" {
             break;
         }
@@ -423,11 +384,11 @@ impl Drop for TaskLimited {
 #[test]
 fn an_over_long_line_gets_an_error_and_the_others_go_on() {
     let (mut server, addr) = server("127.0.0.1:0", &[]);
-    let mut bystander = Client::connect(addr);
+    let mut bystander = Client::connect(addr, WAIT);
     assert_eq!(bystander.line(), "Welcome!\n");
 
     // 10 MiB without a line end: the server must stop reading after 64 KiB, not buffer it.
-    let mut flooder = Client::connect(addr);
+    let mut flooder = Client::connect(addr, WAIT);
     assert_eq!(flooder.line(), "Welcome!\n");
     let flood = vec![b'x'; 10 << 20];
     let wrote_everything = flooder.reader.get_mut().write_all(&flood).is_ok();
@@ -453,10 +414,10 @@ fn an_over_long_line_gets_an_error_and_the_others_go_on() {
 #[test]
 fn an_abrupt_disconnect_mid_line_does_not_disturb_the_others() {
     let (mut server, addr) = server("127.0.0.1:0", &[]);
-    let mut bystander = Client::connect(addr);
+    let mut bystander = Client::connect(addr, WAIT);
     assert_eq!(bystander.line(), "Welcome!\n");
 
-    let mut rude = Client::connect(addr);
+    let mut rude = Client::connect(addr, WAIT);
     assert_eq!(rude.line(), "Welcome!\n");
     rude.send(b"half a li");
     // SO_LINGER 0: closing sends a reset (RST) instead of the polite FIN.
@@ -472,7 +433,7 @@ fn an_abrupt_disconnect_mid_line_does_not_disturb_the_others() {
 
     bystander.send(b"Ada\n");
     assert_eq!(bystander.line(), "Hello, Ada!\n");
-    let after = Client::connect(addr).line();
+    let after = Client::connect(addr, WAIT).line();
     assert_eq!(after, "Welcome!\n");
 }
 
@@ -481,7 +442,7 @@ fn an_abrupt_disconnect_mid_line_does_not_disturb_the_others() {
 #[test]
 fn bytes_that_are_not_utf8_are_answered_as_they_came() {
     let (mut server, addr) = server("127.0.0.1:0", &[]);
-    let mut client = Client::connect(addr);
+    let mut client = Client::connect(addr, WAIT);
     assert_eq!(client.line(), "Welcome!\n");
     client.send(b"Z\xfcrich\r\n");
     let mut answer = Vec::new();

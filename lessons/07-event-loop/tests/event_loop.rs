@@ -2,8 +2,8 @@
 //! never reads, 1,000 resets, the idle timeout, the line limit, and the clients that must
 //! work unchanged (lesson 02's, and the first tutorial's Python client).
 
-use shared::testing::{require_tool, run_with_input, start_ready, Program};
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use shared::testing::{require_tool, run_with_input, start_ready, LineClient as Client, Program};
+use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::Command;
@@ -22,49 +22,9 @@ fn server(extra: &[&str]) -> (Program, SocketAddr) {
     start_ready("server", command, WAIT).unwrap()
 }
 
-/// A test client: a stream with a deadline on every read, and a line reader.
-struct Client {
-    reader: BufReader<TcpStream>,
-}
-
-impl Client {
-    fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).unwrap();
-        stream.set_read_timeout(Some(WAIT)).unwrap();
-        Client {
-            reader: BufReader::new(stream),
-        }
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.reader.get_mut().write_all(bytes).unwrap();
-    }
-
-    /// The next line, or "" at end of stream.
-    fn line(&mut self) -> String {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).unwrap();
-        line
-    }
-
-    /// Asserts that the server has closed the connection: end of stream, or a reset when
-    /// it closed with bytes of ours unread.
-    fn assert_closed(&mut self) {
-        let mut rest = Vec::new();
-        match self.reader.read_to_end(&mut rest) {
-            Ok(_) => assert!(rest.is_empty(), "more after the last line: {rest:?}"),
-            Err(err) => assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{err}"),
-        }
-    }
-
-    fn addr(&self) -> SocketAddr {
-        self.reader.get_ref().local_addr().unwrap()
-    }
-}
-
 /// A client greeted and answered once: the loop is serving.
 fn assert_served(addr: SocketAddr, name: &str) {
-    let mut client = Client::connect(addr);
+    let mut client = Client::connect(addr, WAIT);
     assert_eq!(client.line(), "Welcome!\n");
     client.send(format!("{name}\n").as_bytes());
     assert_eq!(client.line(), format!("Hello, {name}!\n"));
@@ -74,7 +34,7 @@ fn assert_served(addr: SocketAddr, name: &str) {
 fn two_hundred_clients_at_once_each_get_exactly_their_own_answers() {
     let (_server, addr) = server(&["--quiet"]);
     // 200 connections first (all held at once), then 200 conversations side by side.
-    let clients: Vec<Client> = (0..200).map(|_| Client::connect(addr)).collect();
+    let clients: Vec<Client> = (0..200).map(|_| Client::connect(addr, WAIT)).collect();
     let threads: Vec<_> = clients
         .into_iter()
         .enumerate()
@@ -105,7 +65,7 @@ fn two_hundred_clients_at_once_each_get_exactly_their_own_answers() {
 #[test]
 fn a_client_that_sends_half_a_line_and_waits_holds_up_no_one() {
     let (mut server, addr) = server(&[]);
-    let mut half = Client::connect(addr);
+    let mut half = Client::connect(addr, WAIT);
     assert_eq!(half.line(), "Welcome!\n");
     half.send(b"Ad");
     // Lesson 01's server would sit in read() for the rest of the line; this one serves on.
@@ -125,7 +85,7 @@ fn a_client_that_sends_half_a_line_and_waits_holds_up_no_one() {
 #[test]
 fn a_client_that_never_reads_cannot_block_the_loop() {
     let (mut server, addr) = server(&["--idle-timeout", "3s"]);
-    let mut never = Client::connect(addr);
+    let mut never = Client::connect(addr, WAIT);
     assert_eq!(never.line(), "Welcome!\n");
     let never_addr = never.addr();
     let mut writer = never.reader.get_ref().try_clone().unwrap();
@@ -205,7 +165,7 @@ fn a_thousand_abrupt_disconnects_leave_the_server_serving() {
 fn a_silent_client_is_closed_after_the_idle_timeout() {
     let (mut server, addr) = server(&["--idle-timeout", "1s"]);
     let started = Instant::now();
-    let mut silent = Client::connect(addr);
+    let mut silent = Client::connect(addr, WAIT);
     assert_eq!(silent.line(), "Welcome!\n");
     assert_eq!(silent.line(), "idle for 1s, closing\n");
     assert!(started.elapsed() >= Duration::from_millis(900));
@@ -218,7 +178,7 @@ fn a_silent_client_is_closed_after_the_idle_timeout() {
 #[test]
 fn a_client_that_trickles_bytes_is_closed_after_the_idle_timeout() {
     let (_server, addr) = server(&["--idle-timeout", "1s"]);
-    let mut client = Client::connect(addr);
+    let mut client = Client::connect(addr, WAIT);
     let started = Instant::now();
     assert_eq!(client.line(), "Welcome!\n");
     let mut writer = client.reader.get_ref().try_clone().unwrap();
@@ -240,7 +200,7 @@ fn a_client_that_trickles_bytes_is_closed_after_the_idle_timeout() {
 #[test]
 fn a_line_over_64_kib_gets_an_error_and_a_close() {
     let (mut server, addr) = server(&["--quiet"]);
-    let mut client = Client::connect(addr);
+    let mut client = Client::connect(addr, WAIT);
     assert_eq!(client.line(), "Welcome!\n");
     let long = vec![b'x'; 64 * 1024 + 1];
     client.send(&long);
@@ -256,11 +216,11 @@ fn a_line_over_64_kib_gets_an_error_and_a_close() {
 #[test]
 fn past_max_clients_one_more_is_refused_with_a_line() {
     let (mut server, addr) = server(&["--max-clients", "2"]);
-    let mut first = Client::connect(addr);
-    let mut second = Client::connect(addr);
+    let mut first = Client::connect(addr, WAIT);
+    let mut second = Client::connect(addr, WAIT);
     assert_eq!(first.line(), "Welcome!\n");
     assert_eq!(second.line(), "Welcome!\n");
-    let mut third = Client::connect(addr);
+    let mut third = Client::connect(addr, WAIT);
     assert!(third
         .line()
         .starts_with("server busy: all 2 client places are taken"));
@@ -279,7 +239,7 @@ fn past_max_clients_one_more_is_refused_with_a_line() {
 #[test]
 fn answers_are_sent_before_a_half_closed_conversation_ends() {
     let (mut server, addr) = server(&[]);
-    let mut client = Client::connect(addr);
+    let mut client = Client::connect(addr, WAIT);
     client.send(b"Ada\nGrace\n");
     client
         .reader
@@ -361,7 +321,7 @@ fn the_tutorials_python_client_is_served_with_framing_none() {
 #[test]
 fn trace_shows_segments_and_names_are_escaped() {
     let (mut server, addr) = server(&["--trace"]);
-    let mut client = Client::connect(addr);
+    let mut client = Client::connect(addr, WAIT);
     assert_eq!(client.line(), "Welcome!\n");
     client.send(b"A\x1b[31mda\n");
     assert_eq!(client.line(), "Hello, A\x1b[31mda!\n");
@@ -399,11 +359,11 @@ fn quiet_servers_print_no_line_per_client_but_still_print_refusals() {
             "1",
         ]);
         let (mut server, addr) = start_ready("server", command, WAIT).unwrap();
-        let mut first = Client::connect(addr);
+        let mut first = Client::connect(addr, WAIT);
         assert_eq!(first.line(), "Welcome!\n");
         first.send(b"Ada\n");
         assert_eq!(first.line(), "Hello, Ada!\n");
-        let mut second = Client::connect(addr);
+        let mut second = Client::connect(addr, WAIT);
         assert!(second.line().starts_with("server busy"), "{exe:?}");
         let line = server
             .next_line(Instant::now() + WAIT)
@@ -421,7 +381,7 @@ fn quiet_servers_print_no_line_per_client_but_still_print_refusals() {
 #[test]
 fn gbk_names_are_shown_as_text_and_answered_byte_for_byte() {
     let (mut server, addr) = server(&["--encoding", "gbk"]);
-    let mut client = Client::connect(addr);
+    let mut client = Client::connect(addr, WAIT);
     assert_eq!(client.line(), "Welcome!\n");
     client.send(b"\xc3\xb5\xb9\xe5\n");
     let mut answer = Vec::new();
