@@ -184,6 +184,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)] // std's symlink() for the test's links is Unix's
     fn symlinks_out_are_refused_on_disk() {
         let base = std::env::temp_dir().join(format!("tftp-path-test-{}", std::process::id()));
         let root = base.join("root");

@@ -274,6 +274,7 @@ fn listen(addr: SocketAddr) -> Result<std::net::TcpListener> {
 
 /// getrlimit() + setrlimit(RLIMIT_NOFILE): raise our soft limit on open files to the hard
 /// limit, so `max` clients fit. Says so if the hard limit is too low (`ulimit -Hn`).
+#[cfg(unix)]
 fn raise_file_limit(max: usize) {
     let wanted = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(64);
     let Ok((soft, hard)) = rlimit::Resource::NOFILE.get() else {
@@ -291,6 +292,10 @@ fn raise_file_limit(max: usize) {
         );
     }
 }
+
+/// Windows limits sockets by memory, not by a per-process count: nothing to raise.
+#[cfg(not(unix))]
+fn raise_file_limit(_max: usize) {}
 
 // ANCHOR: accept
 /// Accepts every client waiting in the backlog. mio's events are edge-triggered
