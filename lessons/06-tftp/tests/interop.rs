@@ -13,6 +13,8 @@
 //!   the 16-bit block number rolls over to 0. That one goes both ways with every peer at
 //!   512-byte blocks (and windowed with atftp and atftpd), one test per peer so that they
 //!   run in parallel (the whole file takes about 7 s, plus the loss test's 30 s).
+//! - atftp's own test suite (`test/test.sh` in madmartin/atftp) against our server: its
+//!   files, block sizes, trace checks, refused option values and 50 gets at once.
 //! - Loss: our server and client in a network namespace whose loopback drops 10% of all
 //!   packets (Linux netem, or netfilter's `statistic` match where the kernel has no netem;
 //!   needs root, so it skips when not root, except under CI).
