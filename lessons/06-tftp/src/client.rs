@@ -1,10 +1,10 @@
 //! What the two client roles (`get`, `put`) share: their options, the request's first
 //! exchange, the words for every ERROR a server may send, and the progress line.
 
-use crate::driver::{self, Link};
+use crate::driver::Link;
 use crate::options::{Params, Wanted};
 use crate::packet::{ErrorCode, Mode, MAX_BLKSIZE, MIN_BLKSIZE};
-use crate::transfer::{Stats, TransferError, DEFAULT_TIMEOUT, MAX_RETRIES};
+use crate::transfer::{Stats, TransferError, DEFAULT_TIMEOUT};
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use shared::addr;
 use std::io::IsTerminal as _;
@@ -108,15 +108,6 @@ impl ClientArgs {
             IpAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
         }
     }
-}
-
-/// Sends the request and waits for the server's first answer (see
-/// [`driver::request`]); its bytes are then in `link.received(len)`.
-pub fn first_exchange(link: &mut Link, request: &[u8], args: &ClientArgs) -> anyhow::Result<usize> {
-    // Each retry gets a line, so that a missing server is not a silent wait.
-    link.on_resend(|line| eprintln!("{line}"));
-    driver::request(link, request, args.timeout(), MAX_RETRIES + 1)
-        .map_err(|err| explain(err, args.addr))
 }
 
 /// What to tell the user about an ERROR the server sent, and what to try.

@@ -96,6 +96,11 @@ impl Link {
         self.peer
     }
 
+    /// From now on, talk to `peer`: the TID switch, once the server's first answer came.
+    pub fn set_peer(&mut self, peer: SocketAddr) {
+        self.peer = peer;
+    }
+
     /// Our socket (to size its buffers).
     pub fn socket(&self) -> &UdpSocket {
         &self.socket
@@ -530,49 +535,6 @@ pub fn dally(link: &mut Link, machine: &mut impl Machine, how_long: Duration, st
         }
     }
 }
-
-// ANCHOR: request
-/// A client's first exchange: sends `request` (RRQ or WRQ) to the server's known port,
-/// again on every timeout, until the first answer comes from the server's address. That
-/// answer's source port is the server's new TID: from now on the link talks to it.
-/// Returns the answer's length (its bytes are in [`Link::received`]).
-pub fn request(
-    link: &mut Link,
-    request: &[u8],
-    timeout: Duration,
-    tries: u32,
-) -> Result<usize, TransferError> {
-    let server = link.peer;
-    for attempt in 0..tries {
-        if attempt > 0 {
-            let waited = timeout * (1 << (attempt - 1).min(2));
-            let what = packet_name(request);
-            link.resending(waited, &what);
-        }
-        link.send_to(request, server)
-            .map_err(|err| TransferError::Io {
-                message: format!("send_to {server} failed: {err}"),
-            })?;
-        let deadline = Instant::now() + timeout * (1 << attempt.min(2));
-        loop {
-            let received = link.recv(deadline).map_err(|err| TransferError::Io {
-                message: format!("recv_from failed: {err}"),
-            })?;
-            let Some((len, from)) = received else { break };
-            // The TID switch: same host, new port (RFC 1350 section 4: "The response
-            // to the request ... uses a TID chosen by the server as its source TID").
-            if from.ip() == server.ip() {
-                link.peer = from;
-                return Ok(len);
-            }
-        }
-    }
-    Err(TransferError::TimedOut {
-        tries,
-        only_final_ack_missing: false,
-    })
-}
-// ANCHOR_END: request
 
 /// A packet's short name for a message: `RRQ`, `DATA 17`, `ACK 17`, `OACK`, `ERROR 1`.
 pub fn packet_name(bytes: &[u8]) -> String {

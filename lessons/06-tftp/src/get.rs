@@ -33,7 +33,7 @@ use tftp::netascii::NetasciiWriter;
 use tftp::options::{self, Params};
 use tftp::packet::{encode_ack, ErrorCode, Mode, Packet, Request};
 use tftp::partial::PartialFile;
-use tftp::transfer::{Machine, Receiver};
+use tftp::transfer::{Machine, Receiver, TransferError, MAX_RETRIES};
 
 /// Options of `tftp get`.
 #[derive(clap::Args)]
@@ -107,7 +107,46 @@ pub fn run(args: Args) -> Result<()> {
     })
     .to_bytes();
     let started = Instant::now();
-    let len = client::first_exchange(&mut link, &rrq, opts)?;
+    // The first answer comes from the server's machine; the port it comes from is its
+    // TID (RFC 1350: "The response to the request ... uses a TID chosen by the server as
+    // its source TID"). After silence, send the request again and wait longer: twice,
+    // then four times the timeout. Each retry gets a line: no silent wait.
+    link.on_resend(|line| eprintln!("{line}"));
+    let io = |message: String| client::explain(TransferError::Io { message }, server);
+    let mut answer = None;
+    for attempt in 0..=MAX_RETRIES {
+        let wait = opts.timeout() * (1 << attempt.min(2));
+        if attempt > 0 {
+            link.resending(opts.timeout() * (1 << (attempt - 1).min(2)), "RRQ");
+        }
+        link.send_to(&rrq, server)
+            .map_err(|err| io(format!("send_to {server} failed: {err}")))?;
+        let deadline = Instant::now() + wait;
+        while let Some((len, from)) = link
+            .recv(deadline)
+            .map_err(|err| io(format!("recv_from failed: {err}")))?
+        {
+            if from.ip() == server.ip() {
+                link.set_peer(from); // the TID switch: from now on, only this port
+                answer = Some(len);
+                break;
+            }
+        }
+        if answer.is_some() {
+            break;
+        }
+    }
+    let Some(len) = answer else {
+        let tries = MAX_RETRIES + 1;
+        let only_final_ack_missing = false;
+        return Err(client::explain(
+            TransferError::TimedOut {
+                tries,
+                only_final_ack_missing,
+            },
+            server,
+        ));
+    };
 
     // 3. The answer decides how the transfer runs. RFC 2347: to a request with options,
     //    "OACK - acknowledge of Read Request and the options; DATA - acknowledge of Read

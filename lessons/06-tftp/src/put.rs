@@ -29,7 +29,7 @@ use tftp::driver::{self, Link};
 use tftp::netascii::NetasciiReader;
 use tftp::options::{self, Params};
 use tftp::packet::{self, ErrorCode, Mode, Packet, Request};
-use tftp::transfer::{Sender, TransferError};
+use tftp::transfer::{Sender, TransferError, MAX_RETRIES};
 
 /// Options of `tftp put`.
 #[derive(clap::Args)]
@@ -109,7 +109,46 @@ pub fn run(args: Args) -> Result<()> {
     })
     .to_bytes();
     let started = Instant::now();
-    let len = client::first_exchange(&mut link, &wrq, opts)?;
+    // The first answer comes from the server's machine; the port it comes from is its
+    // TID (RFC 1350: "The response to the request ... uses a TID chosen by the server as
+    // its source TID"). After silence, send the request again and wait longer: twice,
+    // then four times the timeout. Each retry gets a line: no silent wait.
+    link.on_resend(|line| eprintln!("{line}"));
+    let io = |message: String| client::explain(TransferError::Io { message }, server);
+    let mut answer = None;
+    for attempt in 0..=MAX_RETRIES {
+        let wait = opts.timeout() * (1 << attempt.min(2));
+        if attempt > 0 {
+            link.resending(opts.timeout() * (1 << (attempt - 1).min(2)), "WRQ");
+        }
+        link.send_to(&wrq, server)
+            .map_err(|err| io(format!("send_to {server} failed: {err}")))?;
+        let deadline = Instant::now() + wait;
+        while let Some((len, from)) = link
+            .recv(deadline)
+            .map_err(|err| io(format!("recv_from failed: {err}")))?
+        {
+            if from.ip() == server.ip() {
+                link.set_peer(from); // the TID switch: from now on, only this port
+                answer = Some(len);
+                break;
+            }
+        }
+        if answer.is_some() {
+            break;
+        }
+    }
+    let Some(len) = answer else {
+        let tries = MAX_RETRIES + 1;
+        let only_final_ack_missing = false;
+        return Err(client::explain(
+            TransferError::TimedOut {
+                tries,
+                only_final_ack_missing,
+            },
+            server,
+        ));
+    };
 
     // 3. RFC 2347: to a WRQ with options, "OACK - acknowledge of Write Request and the
     //    options; ACK - acknowledge of Write Request, but not the options; ERROR - the
