@@ -27,7 +27,7 @@
 //! 2. The server refuses every name outside `--root` (see `path.rs`).
 //!
 //! Hostile clients are part of the design: a transfer that makes no progress ends after
-//! `--max-silence`, one address holds at most `--max-per-client` of the
+//! `--idle-timeout`, one address holds at most `--max-per-client` of the
 //! `--max-transfers` slots, no ERROR is ever answered, and no answer to a refused
 //! request is larger than the request (see the chapter's "Hostile clients").
 //!
@@ -90,9 +90,10 @@ pub struct Args {
     max_per_client: Option<u32>,
 
     /// End a transfer whose client has made no progress for this long (e.g. 30s, 500ms),
-    /// whatever timeout the client negotiated.
+    /// whatever timeout the client negotiated. The same flag as the TCP servers' idle
+    /// timeout in lessons 01, 02 and 07: the same idea, one name.
     #[arg(long, default_value = "30s", value_parser = shared::duration::parse)]
-    max_silence: Duration,
+    idle_timeout: Duration,
 
     /// How long to wait before a retransmission, with its unit (`1s`, `200ms`), unless the
     /// client negotiates RFC 2349's `timeout` (whole seconds, 1 to 255).
@@ -182,7 +183,7 @@ pub fn run(args: Args) -> Result<()> {
         overwrite: args.overwrite,
         max_upload: args.max_upload,
         timeout: args.timeout,
-        max_silence: args.max_silence,
+        max_silence: args.idle_timeout,
         trace: args.trace,
     });
     let tracer = Tracer::new(args.trace);

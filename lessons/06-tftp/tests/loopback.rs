@@ -702,13 +702,13 @@ fn raw_with_buffer(buffer: usize) -> Raw {
 }
 
 /// A client that negotiates `timeout=255` and goes silent used to hold its transfer slot
-/// for 255 s times the backoff (81 minutes). The server ends it after `--max-silence`,
+/// for 255 s times the backoff (81 minutes). The server ends it after `--idle-timeout`,
 /// whatever the client asked for, and tells the client with an ERROR.
 #[test]
-fn a_silent_client_is_dropped_after_max_silence_whatever_its_timeout() {
+fn a_silent_client_is_dropped_after_the_idle_timeout_whatever_its_timeout() {
     let dir = TempDir::new("silence");
     std::fs::write(dir.root().join("f.bin"), content(10_000, 1)).unwrap();
-    let (mut srv, addr) = server(&dir.root(), &["--max-silence", "1s"]);
+    let (mut srv, addr) = server(&dir.root(), &["--idle-timeout", "1s"]);
     let mut raw = Raw::new();
     let started = Instant::now();
     raw.send(
