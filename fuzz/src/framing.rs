@@ -56,8 +56,41 @@ pub fn decoders(data: &[u8]) {
     assert!(!decoded.too_long && decoded.pending.is_empty());
 }
 
+/// The decoders' common shape: bytes in, whole frames out.
+trait Decoder {
+    fn feed(&mut self, bytes: &[u8]);
+    fn next_frame(&mut self) -> Result<Option<Vec<u8>>, codec::FrameTooLong>;
+    fn pending(&self) -> &[u8];
+}
+
+macro_rules! decoder {
+    ($type:ty) => {
+        impl Decoder for $type {
+            fn feed(&mut self, bytes: &[u8]) {
+                <$type>::feed(self, bytes)
+            }
+            fn next_frame(&mut self) -> Result<Option<Vec<u8>>, codec::FrameTooLong> {
+                <$type>::next_frame(self)
+            }
+            fn pending(&self) -> &[u8] {
+                <$type>::pending(self)
+            }
+        }
+    };
+}
+decoder!(LineDecoder);
+decoder!(LengthDecoder);
+
 fn feed_lines(max: usize, stream: &[u8], step: usize) -> Decoded {
-    let mut decoder = LineDecoder::new(max);
+    feed(LineDecoder::new(max), max, stream, step)
+}
+
+fn feed_lengths(max: usize, stream: &[u8], step: usize) -> Decoded {
+    feed(LengthDecoder::new(max), max, stream, step)
+}
+
+/// Feeds `stream` to `decoder` in reads of `step` bytes, taking every frame after each.
+fn feed(mut decoder: impl Decoder, max: usize, stream: &[u8], step: usize) -> Decoded {
     let mut frames = Vec::new();
     for read in stream.chunks(step) {
         decoder.feed(read);
@@ -109,34 +142,6 @@ fn expected_lines(max: usize, stream: &[u8]) -> Decoded {
         } else {
             unfinished.to_vec()
         },
-    }
-}
-
-fn feed_lengths(max: usize, stream: &[u8], step: usize) -> Decoded {
-    let mut decoder = LengthDecoder::new(max);
-    let mut frames = Vec::new();
-    for read in stream.chunks(step) {
-        decoder.feed(read);
-        loop {
-            match decoder.next_frame() {
-                Ok(Some(frame)) => frames.push(frame),
-                Ok(None) => break,
-                Err(err) => {
-                    assert_eq!(err.max, max);
-                    assert!(err.len > max, "{err:?}");
-                    return Decoded {
-                        frames,
-                        too_long: true,
-                        pending: Vec::new(),
-                    };
-                }
-            }
-        }
-    }
-    Decoded {
-        frames,
-        too_long: false,
-        pending: decoder.pending().to_vec(),
     }
 }
 
