@@ -52,8 +52,9 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use shared::encoding::Encoding;
 use shared::{addr, duration, hint, ready, trace::Tracer};
+use slab::Slab;
 use socket2::{Domain, Socket, Type};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::io::{self, ErrorKind, Read as _, Write as _};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -101,9 +102,9 @@ fn positive_time(text: &str) -> Result<Duration, String> {
     }
 }
 
-/// The listening socket's token. Connections get 1, 2, 3 ... and a number is never used
-/// twice, so a late event can never reach the wrong connection.
-const LISTENER: Token = Token(0);
+/// The listening socket's token. Connections get their place in the slab (0, 1, 2 ...),
+/// so the listener takes a number no slab reaches.
+const LISTENER: Token = Token(usize::MAX);
 
 /// One buffer for every `read()`: 64 KiB, owned by the loop, not by a connection. A
 /// connection keeps only the bytes it cannot answer yet (usually none).
@@ -114,12 +115,16 @@ const READ_BUFFER: usize = 64 * 1024;
 /// slowed down by TCP itself, and cannot make us hold more.
 const OUTPUT_LIMIT: usize = 64 * 1024;
 
+/// An empty output buffer up to this size is kept for the next answers: a `Hello, X!`
+/// fits many times over, and an idle client costs at most this much more.
+const KEEP_OUTPUT: usize = 256;
+
 /// How many events one `epoll_wait()` may return; more wait for the next turn.
 const EVENTS_PER_TURN: usize = 1024;
 
 /// What the loop knows about one client: the "where was I" that lesson 02 kept on each
-/// thread's stack. About 150 bytes while the client is idle: both buffers are empty and
-/// own no memory.
+/// thread's stack. About 150 bytes while the client is idle: the input buffer is empty
+/// and owns no memory, the output buffer at most [`KEEP_OUTPUT`] bytes.
 struct Connection {
     stream: TcpStream,
     peer: SocketAddr,
@@ -178,9 +183,12 @@ pub fn run(args: Args) -> Result<()> {
     ready::announce(local);
 
     let mut events = Events::with_capacity(EVENTS_PER_TURN);
-    let mut connections: HashMap<Token, Connection> = HashMap::new();
+    // Every connection's state, found by its token. A `Slab` is a Vec whose free slots are
+    // reused: the token is the index, so finding a connection is one array access. (A
+    // HashMap<Token, Connection> works too, with a hash per event; tokio and mio's own
+    // examples use a slab.)
+    let mut connections: Slab<Connection> = Slab::new();
     let mut timers = Timers::default();
-    let mut next_token = 1;
     let mut buffer = vec![0u8; READ_BUFFER];
     // ANCHOR: loop
     loop {
@@ -202,14 +210,15 @@ pub fn run(args: Args) -> Result<()> {
                     &poll,
                     &mut connections,
                     &mut timers,
-                    &mut next_token,
                     max_clients,
                     &settings,
                 );
                 continue;
             }
             let token = event.token();
-            let Some(connection) = connections.get_mut(&token) else {
+            // (A token freed earlier in this turn may already name a new client: then
+            // this event is stale, and serving it finds nothing to read. Harmless.)
+            let Some(connection) = connections.get_mut(token.0) else {
                 continue; // closed earlier in this turn
             };
             // 6. read() and write() what the kernel said is ready; neither ever waits.
@@ -227,7 +236,7 @@ pub fn run(args: Args) -> Result<()> {
 
         // 8. The idle timeout: close every connection whose deadline has passed.
         for token in timers.expired(Instant::now(), &mut connections) {
-            let Some(connection) = connections.get_mut(&token) else {
+            let Some(connection) = connections.get_mut(token.0) else {
                 continue;
             };
             let idle = duration::show(settings.idle_timeout);
@@ -304,9 +313,8 @@ fn raise_file_limit(_max: usize) {}
 fn accept_all(
     listener: &TcpListener,
     poll: &Poll,
-    connections: &mut HashMap<Token, Connection>,
+    connections: &mut Slab<Connection>,
     timers: &mut Timers,
-    next_token: &mut usize,
     max_clients: usize,
     settings: &Settings,
 ) {
@@ -333,8 +341,9 @@ fn accept_all(
             }
             continue; // dropping the stream closes it
         }
-        let token = Token(*next_token);
-        *next_token += 1;
+        // The connection's place in the slab is its token.
+        let entry = connections.vacant_entry();
+        let token = Token(entry.key());
         // epoll_ctl(ADD): tell us when this client sends something.
         if let Err(err) = poll
             .registry()
@@ -364,7 +373,7 @@ fn accept_all(
             .err()
             .map(|err| format!("cannot send to {peer}: {err}"));
         timers.add(deadline, token);
-        connections.insert(token, connection);
+        entry.insert(connection);
         if let Some(why) = ended {
             close(connections, timers, token, &why, settings);
         }
@@ -483,8 +492,6 @@ fn answer_lines(
             }
         };
         used += length;
-        // A whole message: the client is not idle.
-        connection.deadline = Instant::now() + settings.idle_timeout;
         if !settings.quiet {
             println!("{peer} says: {}", settings.encoding.display(message));
         }
@@ -494,6 +501,10 @@ fn answer_lines(
             break;
         }
         write_reply(message, settings.framing, &mut connection.output);
+    }
+    if used > 0 {
+        // Whole messages came: the client is not idle (one clock read for them all).
+        connection.deadline = Instant::now() + settings.idle_timeout;
     }
     Ok(used)
 }
@@ -519,14 +530,22 @@ fn flush(connection: &mut Connection, settings: &Settings) -> io::Result<()> {
                 settings
                     .tracer
                     .sent(connection.peer, &connection.output[..n]);
-                connection.output.drain(..n);
+                if n == connection.output.len() {
+                    connection.output.clear(); // all taken: the usual case
+                } else {
+                    connection.output.drain(..n);
+                }
             }
             Err(err) if err.kind() == ErrorKind::WouldBlock => return Ok(()), // full: later
             Err(err) if err.kind() == ErrorKind::Interrupted => {}
             Err(err) => return Err(err),
         }
     }
-    connection.output = Vec::new(); // give the memory back
+    // All sent. A small buffer is kept for the next answer (no malloc and free per
+    // message); a big one, left by a slow reader, is given back.
+    if connection.output.capacity() > KEEP_OUTPUT {
+        connection.output = Vec::new();
+    }
     Ok(())
 }
 // ANCHOR_END: flush
@@ -587,13 +606,13 @@ fn last_words(connection: &mut Connection, line: &str, settings: &Settings) {
 /// close(): dropping the mio stream closes the socket, and the kernel takes a closed
 /// socket out of epoll by itself. Its timer entry goes too.
 fn close(
-    connections: &mut HashMap<Token, Connection>,
+    connections: &mut Slab<Connection>,
     timers: &mut Timers,
     token: Token,
     why: &str,
     settings: &Settings,
 ) {
-    if let Some(connection) = connections.remove(&token) {
+    if let Some(connection) = connections.try_remove(token.0) {
         timers.remove(connection.timer, token);
         if !settings.quiet {
             println!("{} left: {why}", connection.peer);
@@ -635,18 +654,14 @@ impl Timers {
 
     /// The connections whose deadline has passed; every other entry that came due is
     /// moved to its connection's real deadline.
-    fn expired(
-        &mut self,
-        now: Instant,
-        connections: &mut HashMap<Token, Connection>,
-    ) -> Vec<Token> {
+    fn expired(&mut self, now: Instant, connections: &mut Slab<Connection>) -> Vec<Token> {
         let mut expired = Vec::new();
         while let Some(&(when, token)) = self.entries.first() {
             if when > now {
                 break;
             }
             self.entries.pop_first();
-            match connections.get_mut(&token) {
+            match connections.get_mut(token.0) {
                 Some(connection) if connection.deadline > now => {
                     connection.timer = connection.deadline;
                     self.entries.insert((connection.timer, token));
