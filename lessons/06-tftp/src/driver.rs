@@ -1,20 +1,22 @@
-//! The thin loop that runs a [`Machine`] over a real `UdpSocket`: send what the machine
-//! queued, wait for a datagram or the timeout, tell the machine, repeat.
+//! The engine under the transfer loops. Each role file shows its own loop (`get.rs`,
+//! `put.rs`, and `transfer` in `server.rs`): send what the state machine queued, wait for
+//! a datagram or the timer, check the TID, hand the packet to the machine. This file
+//! holds what those loops lean on, so that they stay short:
 //!
-//! Everything the protocol decides is in the machine; this file only moves bytes and
-//! watches the clock. Three things happen here and nowhere else:
+//! - **[`Link`]**: our socket and the peer's address (its TID). Every send goes through
+//!   one function, [`Link::send_to`], which asks the `--drop` simulator
+//!   ([`shared::loss::Dropper`]) first and shows the datagram with `--trace`. A datagram
+//!   from anyone else gets ERROR 5 ([`Link::unknown_tid`], RFC 1350 section 4), unless it
+//!   is itself an ERROR, and no more than a few per second.
+//! - **[`Timer`]**: when to send again (an adaptive timeout, [`RttEstimator`]), and when
+//!   a server gives up on a peer that makes no progress, whatever timeout it negotiated.
+//! - **Socket buffers** sized for a window ([`size_buffers`]), and the dally after the
+//!   last ACK ([`dally`]).
 //!
-//! - **Transfer IDs.** Every datagram whose source is not the peer's address (IP and
-//!   port: its TID) gets ERROR 5 and does not disturb the transfer (RFC 1350 section 4),
-//!   unless it is itself an ERROR (never answered), and no more than a few per second.
-//! - **A bound on silence.** A server's transfer ends when its peer has made no progress
-//!   for [`Link::give_up_after`], whatever timeout the peer negotiated.
-//! - **Loss simulation.** Every send goes through one function, [`Link::send_to`], which
-//!   asks the `--drop` simulator ([`shared::loss::Dropper`]) first.
-//! - **Tracing.** `--trace` shows every datagram in hex and as a packet.
+//! Everything the protocol decides is in the state machines (`transfer.rs`).
 
 use crate::packet::{self, ErrorCode, Packet, MAX_PACKET};
-use crate::transfer::{Machine, Stats, Status, TransferError};
+use crate::transfer::Machine;
 use shared::loss::{Dropper, Sent};
 use shared::trace::Tracer;
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
@@ -40,8 +42,6 @@ pub struct Link {
     dropped: u64,
     /// Our answers to strangers (ERROR 5), limited in rate.
     strangers: TokenBucket,
-    /// End the transfer after this long without progress (`None`: only the tries count).
-    max_silence: Option<Duration>,
     /// Told of each retransmission, as a line (the client shows it; the server counts).
     on_resend: Option<OnResend>,
 }
@@ -60,7 +60,6 @@ impl Link {
             read_timeout: None,
             dropped: 0,
             strangers: TokenBucket::new(STRANGER_BURST, STRANGER_RATE),
-            max_silence: None,
             on_resend: None,
         }
     }
@@ -81,14 +80,6 @@ impl Link {
             let waited = shared::duration::show(Duration::from_millis(millis));
             report(&format!("no answer for {waited}: sending {what} again"));
         }
-    }
-
-    /// Ends the transfer (ERROR 0 to the peer) once nothing has moved it forward for
-    /// `silence`. Without this, a client that negotiates `timeout=255` and goes quiet
-    /// holds a server's transfer slot for 255 s times the backoff: over an hour.
-    pub fn give_up_after(mut self, silence: Duration) -> Link {
-        self.max_silence = Some(silence);
-        self
     }
 
     /// The peer's address: its TID.
@@ -263,111 +254,6 @@ fn describe(bytes: &[u8]) -> String {
     }
 }
 
-// ANCHOR: run
-/// Runs `machine` to its end over `link`: the whole transfer. `progress` is called now
-/// and then with the counters (for the client's progress line).
-pub fn run(
-    link: &mut Link,
-    machine: &mut impl Machine,
-    mut progress: impl FnMut(&Stats),
-) -> Result<Stats, TransferError> {
-    let mut timer = Timer::new(machine, link.max_silence);
-    let mut events: u32 = 0;
-    // After a timeout: how long we waited, to tell `on_resend` what goes out again.
-    let mut timed_out: Option<Duration> = None;
-    loop {
-        // 1. sendto(): whatever the machine has queued (a window of DATA, an ACK...).
-        let retransmitted_before = machine.stats().retransmissions;
-        let mut sent = false;
-        let mut resent: Option<(String, String)> = None; // the first and last packet
-        while let Some(bytes) = machine.poll_transmit() {
-            if timed_out.is_some() {
-                let name = packet_name(bytes);
-                let first = resent
-                    .take()
-                    .map_or_else(|| name.clone(), |(first, _)| first);
-                resent = Some((first, name));
-            }
-            link.send(bytes).map_err(|err| TransferError::Io {
-                message: format!("send_to {} failed: {err}", link.peer),
-            })?;
-            sent = true;
-        }
-        // What goes out right after a timeout is sent again: say so.
-        if let (Some(waited), Some((first, last))) = (timed_out.take(), resent) {
-            let what = if first == last {
-                first
-            } else {
-                format!("{first} to {last}")
-            };
-            link.resending(waited, &what);
-        }
-        match machine.status() {
-            Status::Running => {}
-            Status::Done => return Ok(machine.stats()),
-            Status::Failed(err) => return Err(err.clone()),
-        }
-        // The retransmission timer restarts with every send.
-        if sent {
-            let clean = machine.stats().retransmissions == retransmitted_before;
-            timer.sent(machine, clean);
-        }
-        events = events.wrapping_add(1);
-        if events % 64 == 0 {
-            progress(&machine.stats());
-        }
-        // Before waiting: the machine may get ready for the answer (the Sender reads the
-        // next blocks of the file while the peer works). If that failed (a read error),
-        // go round and send its ERROR now, not after the timeout.
-        machine.prepare();
-        if *machine.status() != Status::Running {
-            continue;
-        }
-        // A server does not wait on a silent peer for longer than it chose to, whatever
-        // the peer negotiated: the transfer ends with an ERROR, and its slot is free.
-        if let Some(why) = timer.silent_too_long() {
-            machine.abort(ErrorCode::NOT_DEFINED, &why);
-            continue; // sends the ERROR, and ends
-        }
-        // 2. recvfrom() with a timeout: the next datagram, or nothing in time.
-        let received = link.recv(timer.wake()).map_err(|err| TransferError::Io {
-            message: format!("recv_from failed: {err}"),
-        })?;
-        let Some((len, from)) = received else {
-            // 3a. Nothing in time: the machine retransmits (or gives up). If the deadline
-            //     has not passed, we were woken for the silence bound, checked above.
-            if timer.expired() {
-                timed_out = Some(timer.wait(machine));
-                machine.on_timeout();
-                timer.timed_out(machine);
-            }
-            continue;
-        };
-        // 3b. A datagram from a stranger: ERROR 5 to it, and on with the transfer.
-        if from != link.peer {
-            link.unknown_tid(from, len);
-            continue;
-        }
-        // 3c. From our peer: decode (never panics) and let the machine decide.
-        let progressed = match Packet::decode(link.received(len)) {
-            Ok(packet) => machine.on_packet(packet),
-            Err(err) => {
-                // RFC 1350: "receiving a packet which cannot be explained by a delay or
-                // duplication in the network (e.g., an incorrectly formed packet)" ends it.
-                machine.abort(
-                    ErrorCode::ILLEGAL_OPERATION,
-                    &format!("malformed packet: {err}"),
-                );
-                false
-            }
-        };
-        if progressed {
-            timer.progressed(machine);
-        }
-    }
-}
-// ANCHOR_END: run
-
 // ANCHOR: rtt
 /// The shortest retransmission timeout the round-trip estimate may give.
 pub const MIN_RTO: Duration = Duration::from_millis(50);
@@ -415,10 +301,11 @@ impl RttEstimator {
 // ANCHOR_END: rtt
 
 // ANCHOR: timer
-/// The engine's clock for one transfer, for a loop that a role file shows: when to
+/// The engine's clock for one transfer, for the loop that each role file shows: when to
 /// retransmit (the adaptive timeout of [`RttEstimator`], doubled per timeout in a row),
 /// and when to give up on a peer that makes no progress (`max_silence`). The loop tells
-/// it what happened (sent, timed out, progressed) and asks it when to wake.
+/// it what happened (sending, sent, timed out, progressed) and asks it when to wake.
+/// After a timeout it also names what went out again, for the line a client prints.
 #[derive(Debug, Clone)]
 pub struct Timer {
     rtt: RttEstimator,
@@ -427,8 +314,18 @@ pub struct Timer {
     /// only then does the answer tell the round-trip time).
     sent_at: Option<(Instant, bool)>,
     deadline: Instant,
+    /// How long the current deadline is from when it was set.
+    waiting: Duration,
     last_progress: Instant,
     max_silence: Option<Duration>,
+    /// The machine's count of retransmissions at the last [`Timer::sent`].
+    retransmissions: u64,
+    /// Something went out since the last [`Timer::sent`].
+    sending: bool,
+    /// Set by a timeout (how long we had waited) until what it made us send went out.
+    timed_out: Option<Duration>,
+    /// The first and the last packet sent since that timeout: `DATA 5`, `DATA 8`.
+    resent: Option<(String, String)>,
 }
 
 impl Timer {
@@ -441,17 +338,58 @@ impl Timer {
             timeouts_in_a_row: 0,
             sent_at: None,
             deadline: now + machine.timeout(),
+            waiting: machine.timeout(),
             last_progress: now,
             max_silence,
+            retransmissions: machine.stats().retransmissions,
+            sending: false,
+            timed_out: None,
+            resent: None,
         }
     }
 
-    /// We just sent; `clean`: none of it was a retransmission. The retransmission timer
-    /// restarts with every send.
-    pub fn sent(&mut self, machine: &impl Machine, clean: bool) {
+    /// `bytes` is about to be sent. (Only after a timeout does the timer look at them: to
+    /// name what goes out again.)
+    pub fn sending(&mut self, bytes: &[u8]) {
+        self.sending = true;
+        if self.timed_out.is_some() {
+            let name = packet_name(bytes);
+            let first = self
+                .resent
+                .take()
+                .map_or_else(|| name.clone(), |(first, _)| first);
+            self.resent = Some((first, name));
+        }
+    }
+
+    /// Everything queued went out: the retransmission timer restarts (if anything was
+    /// sent). If this was the answer to a timeout, returns how long we had waited and
+    /// what went out again (`DATA 5 to DATA 8`), for [`Link::resending`].
+    pub fn sent(&mut self, machine: &impl Machine) -> Option<(Duration, String)> {
+        if !std::mem::take(&mut self.sending) {
+            return None;
+        }
+        // Clean: no retransmission since the last send and no timeout before it, so the
+        // answer will measure the round trip.
+        let retransmissions = machine.stats().retransmissions;
+        let clean = retransmissions == self.retransmissions && self.timed_out.is_none();
+        self.retransmissions = retransmissions;
         let now = Instant::now();
         self.sent_at = Some((now, clean));
-        self.deadline = now + self.rtt.timeout(machine.timeout(), self.timeouts_in_a_row);
+        self.set_deadline(now, machine);
+        let waited = self.timed_out.take()?;
+        let (first, last) = self.resent.take()?;
+        let what = if first == last {
+            first
+        } else {
+            format!("{first} to {last}")
+        };
+        Some((waited, what))
+    }
+
+    fn set_deadline(&mut self, now: Instant, machine: &impl Machine) {
+        self.waiting = self.rtt.timeout(machine.timeout(), self.timeouts_in_a_row);
+        self.deadline = now + self.waiting;
     }
 
     /// `Some(why)` once the peer has made no progress for `max_silence`: the loop ends
@@ -480,15 +418,17 @@ impl Timer {
     }
 
     /// How long the current wait is (for a message).
-    pub fn wait(&self, machine: &impl Machine) -> Duration {
-        self.rtt.timeout(machine.timeout(), self.timeouts_in_a_row)
+    pub fn wait(&self) -> Duration {
+        self.waiting
     }
 
-    /// The machine just handled a timeout: wait longer before the next one.
+    /// The machine just handled a timeout: wait longer before the next one, and name
+    /// what it sends again.
     pub fn timed_out(&mut self, machine: &impl Machine) {
+        self.timed_out = Some(self.waiting);
+        self.resent = None;
         self.timeouts_in_a_row += 1;
-        self.deadline =
-            Instant::now() + self.rtt.timeout(machine.timeout(), self.timeouts_in_a_row);
+        self.set_deadline(Instant::now(), machine);
     }
 
     /// The peer moved the transfer forward: measure the round trip (if what we sent
@@ -500,7 +440,7 @@ impl Timer {
             self.rtt.sample(now - at);
         }
         self.timeouts_in_a_row = 0;
-        self.deadline = now + self.rtt.timeout(machine.timeout(), 0);
+        self.set_deadline(now, machine);
     }
 }
 // ANCHOR_END: timer
@@ -617,26 +557,32 @@ mod tests {
         let params = crate::options::Params::default();
         let machine = Receiver::new(Vec::<u8>::new(), &params, second, None);
         let mut timer = Timer::new(&machine, Some(Duration::from_millis(20)));
-        assert_eq!(timer.wait(&machine), second, "no measurement yet");
+        assert_eq!(timer.wait(), second, "no measurement yet");
         assert!(timer.silent_too_long().is_none() && !timer.expired());
-        timer.sent(&machine, true);
+        timer.sending(&crate::packet::encode_ack(1));
+        assert_eq!(timer.sent(&machine), None, "no timeout, nothing to report");
         timer.progressed(&machine); // an answer at once: a round trip of about 0
-        assert_eq!(timer.wait(&machine), MIN_RTO);
+        assert_eq!(timer.wait(), MIN_RTO);
         timer.timed_out(&machine);
-        assert_eq!(timer.wait(&machine), MIN_RTO * 2, "doubled after a timeout");
+        assert_eq!(timer.wait(), MIN_RTO * 2, "doubled after a timeout");
+        // What goes out after a timeout is named for the retry line.
+        timer.sending(&crate::packet::encode_ack(1));
+        timer.sending(&crate::packet::encode_ack(2));
+        assert_eq!(
+            timer.sent(&machine),
+            Some((MIN_RTO, "ACK 1 to ACK 2".to_string()))
+        );
         // A retransmitted send is not measured (Karn's rule): the estimate stays.
-        timer.sent(&machine, false);
+        timer.timed_out(&machine);
+        timer.sending(&crate::packet::encode_ack(2));
+        timer.sent(&machine);
         std::thread::sleep(Duration::from_millis(30));
         let why = timer
             .silent_too_long()
             .expect("30 ms of silence, with a bound of 20");
         assert!(why.contains("no progress for 20ms"), "{why}");
         timer.progressed(&machine);
-        assert_eq!(
-            timer.wait(&machine),
-            MIN_RTO,
-            "no sample from a retransmission"
-        );
+        assert_eq!(timer.wait(), MIN_RTO, "no sample from a retransmission");
         assert!(
             timer.silent_too_long().is_none(),
             "progress resets the bound"

@@ -28,12 +28,12 @@ use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::time::Instant;
 use tftp::client::{self, ClientArgs, Progress};
-use tftp::driver::{self, Link};
+use tftp::driver::{self, Link, Timer};
 use tftp::netascii::NetasciiWriter;
 use tftp::options::{self, Params};
 use tftp::packet::{encode_ack, ErrorCode, Mode, Packet, Request};
 use tftp::partial::PartialFile;
-use tftp::transfer::{Machine, Receiver, TransferError, MAX_RETRIES};
+use tftp::transfer::{Machine, Receiver, Status, TransferError, MAX_RETRIES};
 
 /// Options of `tftp get`.
 #[derive(clap::Args)]
@@ -200,10 +200,61 @@ pub fn run(args: Args) -> Result<()> {
         println!("{} is {size} bytes", args.remote);
     }
 
-    // 4. The transfer: recvfrom() DATA, write it, sendto() ACK, until the short block.
+    // ANCHOR: loop
+    // 4. The transfer loop: the downloader's loop, with a state machine and a clock.
+    //    sendto() what the receiver queued, recvfrom() the next datagram or nothing before
+    //    the timer's deadline, check its TID, and hand it to the receiver: it writes DATA
+    //    that comes in order and queues the ACK. What a packet means is the receiver's
+    //    business (transfer.rs); when to send again is the timer's (driver.rs).
+    let mut timer = Timer::new(&receiver, None);
     let mut progress = Progress::new(params.tsize, &mut link);
-    let result = driver::run(&mut link, &mut receiver, |stats| progress.update(stats));
+    let result = 'transfer: loop {
+        // sendto(): the ACK (or an ERROR) to the server's TID. `link.send` goes through
+        // the `--drop` simulator and the tracer: `Link::send_to` in driver.rs.
+        while let Some(bytes) = receiver.poll_transmit() {
+            timer.sending(bytes);
+            if let Err(err) = link.send(bytes) {
+                let message = format!("send_to {} failed: {err}", link.peer());
+                break 'transfer Err(TransferError::Io { message });
+            }
+        }
+        if let Some((waited, what)) = timer.sent(&receiver) {
+            link.resending(waited, &what); // "no answer for 1s: sending ACK 17 again"
+        }
+        match receiver.status() {
+            Status::Running => {}
+            Status::Done => break Ok(receiver.stats()),
+            Status::Failed(err) => break Err(err.clone()),
+        }
+        // recvfrom() with a timeout: the next datagram, or nothing before the deadline.
+        let (len, from) = match link.recv(timer.wake()) {
+            Ok(Some(datagram)) => datagram,
+            Ok(None) => {
+                // Silence: the receiver sends its ACK again, or gives up after its tries.
+                receiver.on_timeout();
+                timer.timed_out(&receiver);
+                continue;
+            }
+            Err(err) => {
+                let message = format!("recv_from failed: {err}");
+                break Err(TransferError::Io { message });
+            }
+        };
+        // Check the TID: only the port that answered our RRQ is the server.
+        if from != link.peer() {
+            link.unknown_tid(from, len); // ERROR 5 to it; our transfer goes on
+            continue;
+        }
+        // Hand it to the receiver: it decodes it (a malformed packet ends the transfer),
+        // writes DATA that comes in order and queues the ACK.
+        let progressed = receiver.on_datagram(link.received(len));
+        if progressed {
+            timer.progressed(&receiver);
+            progress.update(&receiver.stats());
+        }
+    };
     progress.finish();
+    // ANCHOR_END: loop
     let stats = result.map_err(|err| client::explain(err, link.peer()))?;
     let took = started.elapsed();
 

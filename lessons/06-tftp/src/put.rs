@@ -25,11 +25,11 @@ use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::time::Instant;
 use tftp::client::{self, ClientArgs, Progress};
-use tftp::driver::{self, Link};
+use tftp::driver::{self, Link, Timer};
 use tftp::netascii::NetasciiReader;
 use tftp::options::{self, Params};
 use tftp::packet::{self, ErrorCode, Mode, Packet, Request};
-use tftp::transfer::{Sender, TransferError, MAX_RETRIES};
+use tftp::transfer::{Machine, Sender, Status, TransferError, MAX_RETRIES};
 
 /// Options of `tftp put`.
 #[derive(clap::Args)]
@@ -189,8 +189,61 @@ pub fn run(args: Args) -> Result<()> {
         _ => Box::new(reader),
     };
     let mut sender = Sender::new(reader, &params, opts.timeout(), None);
+    // The loop is get's, with the roles turned round: the sender queues a window of DATA,
+    // and the server's ACKs move it on. What a packet means is the sender's business
+    // (transfer.rs); when to send again is the timer's (driver.rs).
+    let mut timer = Timer::new(&sender, None);
     let mut progress = Progress::new(Some(size), &mut link);
-    let result = driver::run(&mut link, &mut sender, |stats| progress.update(stats));
+    let result = 'transfer: loop {
+        // sendto(): the window of DATA the sender queued (or an ERROR), to the server's
+        // TID, through the `--drop` simulator and the tracer (`Link::send_to`).
+        while let Some(bytes) = sender.poll_transmit() {
+            timer.sending(bytes);
+            if let Err(err) = link.send(bytes) {
+                let message = format!("send_to {} failed: {err}", link.peer());
+                break 'transfer Err(TransferError::Io { message });
+            }
+        }
+        if let Some((waited, what)) = timer.sent(&sender) {
+            link.resending(waited, &what); // "no answer for 1s: sending DATA 5 to DATA 8 again"
+        }
+        match sender.status() {
+            Status::Running => {}
+            Status::Done => break Ok(sender.stats()),
+            Status::Failed(err) => break Err(err.clone()),
+        }
+        // While the server works: read the next blocks of the file (the engine's
+        // read-ahead). A read error queues an ERROR: go round and send it now.
+        sender.prepare();
+        if *sender.status() != Status::Running {
+            continue;
+        }
+        // recvfrom() with a timeout: the server's ACK, or nothing before the deadline.
+        let (len, from) = match link.recv(timer.wake()) {
+            Ok(Some(datagram)) => datagram,
+            Ok(None) => {
+                // Silence: the sender sends its window again, or gives up after its tries.
+                sender.on_timeout();
+                timer.timed_out(&sender);
+                continue;
+            }
+            Err(err) => {
+                let message = format!("recv_from failed: {err}");
+                break Err(TransferError::Io { message });
+            }
+        };
+        // Check the TID: only the port that answered our WRQ is the server.
+        if from != link.peer() {
+            link.unknown_tid(from, len); // ERROR 5 to it; our transfer goes on
+            continue;
+        }
+        // Hand it to the sender: it decodes it, and an ACK slides the window.
+        let progressed = sender.on_datagram(link.received(len));
+        if progressed {
+            timer.progressed(&sender);
+            progress.update(&sender.stats());
+        }
+    };
     progress.finish();
     let stats = result.map_err(|err| client::explain(err, link.peer()))?;
 

@@ -638,22 +638,17 @@ fn transfer(
         // sendto() whatever the machine queued: a window of DATA, an ACK, an ERROR.
         // (`link.send` is `send_to` to the client's TID, through the `--drop` simulator
         // and the tracer: `Link::send_to` in driver.rs.)
-        let retransmitted_before = machine.stats().retransmissions;
-        let mut sent = false;
         while let Some(bytes) = machine.poll_transmit() {
+            timer.sending(bytes);
             let peer = link.peer();
             link.send(bytes)
                 .map_err(|err| io_error(format!("send_to {peer} failed: {err}")))?;
-            sent = true;
         }
+        timer.sent(machine); // restarts the retransmission timer
         match machine.status() {
             Status::Running => {}
             Status::Done => return Ok(machine.stats()),
             Status::Failed(err) => return Err(err.clone()),
-        }
-        if sent {
-            let clean = machine.stats().retransmissions == retransmitted_before;
-            timer.sent(machine, clean);
         }
         // Before waiting, the Sender reads the next blocks of the file (the engine's
         // read-ahead). If that failed, go round and send its ERROR now.
@@ -685,16 +680,7 @@ fn transfer(
         }
         // Hand the packet to the state machine. Decoding never panics; RFC 1350 ends a
         // transfer on "an incorrectly formed packet".
-        let progressed = match Packet::decode(link.received(len)) {
-            Ok(packet) => machine.on_packet(packet),
-            Err(err) => {
-                machine.abort(
-                    ErrorCode::ILLEGAL_OPERATION,
-                    &format!("malformed packet: {err}"),
-                );
-                false
-            }
-        };
+        let progressed = machine.on_datagram(link.received(len));
         if progressed {
             timer.progressed(machine);
         }

@@ -118,11 +118,25 @@ pub struct Stats {
     pub retransmissions: u64,
 }
 
-/// What the driver needs from either state machine.
+/// What a transfer loop needs from either state machine.
 pub trait Machine {
     /// A packet arrived from the peer. Returns whether it was progress (new data or a new
     /// acknowledgment), which restarts the retransmission timer.
     fn on_packet(&mut self, packet: Packet<'_>) -> bool;
+    /// A datagram arrived from the peer: decodes it (never panics) and hands it to
+    /// [`Machine::on_packet`]. RFC 1350 ends a transfer on "receiving a packet which
+    /// cannot be explained by a delay or duplication in the network (e.g., an incorrectly
+    /// formed packet)": one that does not decode is answered with ERROR 4.
+    fn on_datagram(&mut self, bytes: &[u8]) -> bool {
+        match Packet::decode(bytes) {
+            Ok(packet) => self.on_packet(packet),
+            Err(err) => {
+                let message = format!("malformed packet: {err}");
+                self.abort(ErrorCode::ILLEGAL_OPERATION, &message);
+                false
+            }
+        }
+    }
     /// Nothing useful arrived for [`Machine::timeout`]: retransmit, or give up.
     fn on_timeout(&mut self);
     /// The next datagram to send, if any. Call until `None` after every event.
