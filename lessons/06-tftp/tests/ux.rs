@@ -300,3 +300,40 @@ fn ctrl_c_removes_the_partial_file_and_says_so() {
     assert_eq!(partial_files(&local), Vec::<String>::new());
     assert!(!local.join("big.bin").exists());
 }
+
+/// `put` says what it sends again after a timeout, as `get` does: a lost DATA is named.
+#[test]
+fn put_names_each_block_it_sends_again() {
+    let scratch = Scratch::new("ux-put-retry");
+    let (root, local) = (scratch.folder("root"), scratch.folder("local"));
+    make_file(&local, "up.bin", 100 * 512 + 7);
+    let server = our_server(exe(), &root, &["--allow-write"]);
+    let mut command = Command::new(exe());
+    command
+        .args(["put", "up.bin", "--addr", &server.addr.to_string()])
+        // 30% of our DATA lost, lock-step: about 30 timeouts, each one line.
+        .args(["--drop", "0.3", "--timeout", "50ms"])
+        .current_dir(&local);
+    let mut client = Program::spawn("tftp put", command).expect("start tftp put");
+    let finished = client
+        .finish(Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(finished.status.success(), "{:?}", finished.stderr);
+    let retries: Vec<&String> = finished
+        .stderr
+        .iter()
+        .filter(|line| line.starts_with("no answer for "))
+        .collect();
+    assert!(!retries.is_empty(), "no retry line: {:?}", finished.stderr);
+    for line in &retries {
+        assert!(
+            line.contains(": sending DATA ") && line.ends_with(" again"),
+            "{line}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(root.join("up.bin")).unwrap(),
+        std::fs::read(local.join("up.bin")).unwrap(),
+        "the upload arrived whole"
+    );
+}
