@@ -59,15 +59,6 @@ pub fn run(args: Args) -> Result<()> {
         None => default_local_name(&args.remote)?,
     };
 
-    // The download goes to a temporary file beside `local`, renamed only when complete:
-    // a failed transfer never leaves half a file under the real name.
-    let (partial, file) = PartialFile::create(&local)
-        .with_context(|| format!("cannot create a file beside {}", local.display()))?;
-    // Ctrl-C ends the process without running `Drop`: remove the partial file then too.
-    partial
-        .remove_on_ctrl_c()
-        .context("cannot set up Ctrl-C handling")?;
-
     // 1. socket() + bind(): port 0, a fresh port: our TID. The receive buffer must hold a
     //    whole window of blocks arriving back to back, so we size it, and ask for no
     //    bigger window than what the kernel granted can hold.
@@ -95,6 +86,16 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     ready::announce(socket.local_addr().context("cannot read our own address")?);
+
+    // The download goes to a temporary file beside `local`, renamed only when complete:
+    // a failed transfer never leaves half a file under the real name. (Made before the
+    // request, so that a folder we cannot write to fails here, not after the transfer.)
+    let (partial, file) = PartialFile::create(&local)
+        .with_context(|| format!("cannot create a file beside {}", local.display()))?;
+    // Ctrl-C ends the process without running `Drop`: remove the partial file then too.
+    partial
+        .remove_on_ctrl_c()
+        .context("cannot set up Ctrl-C handling")?;
     let tracer = Tracer::new(opts.trace);
     let mut link = Link::new(socket, server, Dropper::new(opts.drop, opts.seed), tracer);
 
@@ -197,7 +198,11 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
     if let Some(size) = params.tsize {
-        println!("{} is {size} bytes", args.remote);
+        // If the reader of our output has gone (`tftp get x --tsize | head -1`), end
+        // quietly now: returning drops `partial`, which removes the partial file.
+        if writeln!(std::io::stdout(), "{} is {size} bytes", args.remote).is_err() {
+            return Ok(());
+        }
     }
 
     // ANCHOR: loop

@@ -337,3 +337,59 @@ fn put_names_each_block_it_sends_again() {
         "the upload arrived whole"
     );
 }
+
+/// `tftp get big.bin --tsize | head -1`: the reader of our stdout takes the readiness line
+/// and goes. The next line (the size) ends the client quietly, and it leaves no partial
+/// file behind (nor a whole one: the download did not finish).
+#[test]
+fn a_closed_stdout_ends_get_quietly_without_a_partial_file() {
+    let scratch = Scratch::new("ux-get-closed-stdout");
+    let (root, local) = (scratch.folder("root"), scratch.folder("local"));
+    make_file(&root, "big.bin", 1_000_000);
+    let server = our_server(exe(), &root, &[]);
+    let mut child = Command::new(exe())
+        .args([
+            "get",
+            "big.bin",
+            "--tsize",
+            "--addr",
+            &server.addr.to_string(),
+        ])
+        .current_dir(&local)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tftp get");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert!(shared::ready::parse(&line).is_some(), "{line:?}");
+    drop(stdout); // as `head -1` does
+                  // Wait for the exit on another thread, so that a client that runs on is a failure
+                  // (and is killed), not a hang.
+    let pid = child.id();
+    let mut pipe = child.stderr.take().unwrap();
+    let (done, exited) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut stderr = String::new();
+        let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+        let _ = done.send((child.wait(), stderr));
+    });
+    let Ok((status, stderr)) = exited.recv_timeout(Duration::from_secs(20)) else {
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+        panic!("tftp get ran on with its stdout closed");
+    };
+    let status = status.unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        partial_files(&local),
+        Vec::<String>::new(),
+        "a partial file was left"
+    );
+    assert!(
+        !local.join("big.bin").exists(),
+        "a file that did not finish"
+    );
+}

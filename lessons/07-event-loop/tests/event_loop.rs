@@ -389,3 +389,21 @@ fn gbk_names_are_shown_as_text_and_answered_byte_for_byte() {
     assert_eq!(answer, b"Hello, \xc3\xb5\xb9\xe5!\n");
     server.expect_stdout("says: 玫瑰", WAIT).unwrap();
 }
+
+/// `event-loop server | head -1`: once the reader of our stdout has gone, the next line
+/// the server prints (a client connects) ends it quietly, as every lesson does.
+#[test]
+fn a_closed_stdout_ends_the_server_quietly() {
+    let exe = env!("CARGO_BIN_EXE_event-loop");
+    let mut command = Command::new(exe);
+    command
+        .args(["server", "--addr", "127.0.0.1:0"])
+        .stdin(std::process::Stdio::null());
+    shared::testing::assert_quiet_when_stdout_closes(command, WAIT, |addr| {
+        if let Ok(mut client) = TcpStream::connect(addr) {
+            let pause = Some(Duration::from_millis(100));
+            client.set_read_timeout(pause).unwrap();
+            let _ = client.read(&mut [0u8; 16]); // the greeting, the close, or 100 ms
+        }
+    });
+}
