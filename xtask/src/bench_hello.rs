@@ -12,9 +12,10 @@
 //! the server's resident memory (VmRSS in /proc/PID/status) before and after, then lets
 //! every client send a name, wait for its `Hello`, and send the next, for a fixed time.
 //! It prints replies per second, the 50th and 99th percentile of the time from a name
-//! sent to its answer, the resident memory per idle connection, and the server's CPU
-//! time as a share of the measured time (near 100%: the server is what limits the rate;
-//! well below: the load is, and the servers cannot be told apart by their rate).
+//! sent to its answer, the resident memory per idle connection, the server's CPU time
+//! as a share of the measured time (near 100%: the server is what limits the rate; well
+//! below: the load is, and the servers cannot be told apart by their rate), and the
+//! server's CPU time per reply (what serving costs, whichever side limits the rate).
 //!
 //! A benchmark, not a test: the numbers depend on the machine and on what else runs.
 //! The targets it prints: lesson 07 at least as fast as tokio at 100 and 1,000 clients;
@@ -186,8 +187,16 @@ pub fn run(options: &Options) -> anyhow::Result<ExitCode> {
     }
 
     println!(
-        "\n{:<22} {:>7} {:>13} {:>13} {:>10} {:>10} {:>12} {:>11}",
-        "server", "clients", "held", "replies/s", "p50", "p99", "RSS/idle", "server CPU"
+        "\n{:<22} {:>7} {:>13} {:>13} {:>10} {:>10} {:>12} {:>11} {:>10}",
+        "server",
+        "clients",
+        "held",
+        "replies/s",
+        "p50",
+        "p99",
+        "RSS/idle",
+        "server CPU",
+        "CPU/reply"
     );
     let mut results = Vec::new();
     for (server, _, mut cell) in runs {
@@ -429,6 +438,7 @@ fn one_run(server: Server, exe: &Path, clients: usize, time: Duration) -> anyhow
     let mut latencies: Vec<u32> = Vec::new();
     let mut replies = 0u64;
     let mut cpu_from: Option<(Instant, Duration)> = None;
+    let mut answered: Vec<usize> = Vec::new();
     loop {
         let now = Instant::now();
         if now >= end {
@@ -438,6 +448,10 @@ fn one_run(server: Server, exe: &Path, clients: usize, time: Duration) -> anyhow
             cpu_from = cpu_time(pid).map(|cpu| (now, cpu));
         }
         poll.poll(&mut events, Some(end - now))?;
+        // Read every answer this turn brought, then send every next name. (Sending each
+        // name as its answer is read wakes a server that sleeps between two names, once
+        // per name: a cost the load pays, which would then limit the rate, not the server.)
+        answered.clear();
         for event in events.iter() {
             let client = &mut all[event.token().0];
             if !client.greeted || client.closed {
@@ -454,13 +468,16 @@ fn one_run(server: Server, exe: &Path, clients: usize, time: Duration) -> anyhow
                             latencies.push(u32::try_from(micros).unwrap_or(u32::MAX));
                         }
                     }
-                    send(client);
+                    answered.push(event.token().0);
                 }
                 Err(_) => {
                     client.closed = true;
                     run.refused += 1;
                 }
             }
+        }
+        for &i in &answered {
+            send(&mut all[i]);
         }
     }
     run.replies_per_second = replies as f64 / time.as_secs_f64();
@@ -537,8 +554,15 @@ fn print_row(server: Server, run: &Run) {
         Some(share) => format!("{:.0}%", share * 100.0),
         None => "-".into(),
     };
+    // The server's CPU time per reply: what serving costs, whichever side limits the rate.
+    let per_reply = match run.server_cpu {
+        Some(share) if run.replies_per_second > 0.0 => {
+            format!("{:.1} us", share / run.replies_per_second * 1e6)
+        }
+        _ => "-".into(),
+    };
     println!(
-        "{:<22} {:>7} {:>13} {:>13} {:>10} {:>10} {:>12} {:>11}",
+        "{:<22} {:>7} {:>13} {:>13} {:>10} {:>10} {:>12} {:>11} {:>10}",
         server.label(),
         run.clients,
         held,
@@ -546,7 +570,8 @@ fn print_row(server: Server, run: &Run) {
         show_time(run.p50),
         show_time(run.p99),
         rss,
-        cpu
+        cpu,
+        per_reply
     );
 }
 
