@@ -4,8 +4,8 @@
 //! clippy compile and test them and they never rot.
 //!
 //! Each module answers one exercise, names it, and proves itself with tests that use
-//! only loopback and port 0. They use only the standard library: the point is the
-//! socket calls, visible.
+//! only loopback and port 0. They use only the standard library (and mio, for lesson
+//! 07's event loop): the point is the socket calls, visible.
 //!
 //! | module | exercise |
 //! |--------|----------|
@@ -14,9 +14,11 @@
 //! | [`client_counter`] | Lesson 02, exercise 3: "you are client number N", with an `AtomicUsize` |
 //! | [`numbered_datagrams`] | Lesson 03, exercise 4: a sequence number so the server can tell a retry from a new message |
 //! | [`presence`] | Lesson 05, exercise 4: who is present, from BR_ENTRY, ANSENTRY and BR_EXIT |
+//! | [`who`] | Lesson 07, exercise 5: a `who` command, and why one thread needs no lock for it |
 
 pub mod client_counter;
 pub mod numbered_datagrams;
 pub mod presence;
 pub mod subnets;
 pub mod upper_echo;
+pub mod who;
