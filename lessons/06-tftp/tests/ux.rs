@@ -341,20 +341,21 @@ fn put_names_each_block_it_sends_again() {
 /// `tftp get big.bin --tsize | head -1`: the reader of our stdout takes the readiness line
 /// and goes. The next line (the size) ends the client quietly, and it leaves no partial
 /// file behind (nor a whole one: the download did not finish).
+///
+/// The server is the test itself, so that the size line is written only after the pipe is
+/// closed: it answers the RRQ with its OACK only then. (With a real server the client
+/// may write that line before the pipe closes, and then rightly finish the download.)
 #[test]
 fn a_closed_stdout_ends_get_quietly_without_a_partial_file() {
     let scratch = Scratch::new("ux-get-closed-stdout");
-    let (root, local) = (scratch.folder("root"), scratch.folder("local"));
-    make_file(&root, "big.bin", 1_000_000);
-    let server = our_server(exe(), &root, &[]);
+    let local = scratch.folder("local");
+    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+    server
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let addr = server.local_addr().unwrap().to_string();
     let mut child = Command::new(exe())
-        .args([
-            "get",
-            "big.bin",
-            "--tsize",
-            "--addr",
-            &server.addr.to_string(),
-        ])
+        .args(["get", "big.bin", "--tsize", "--addr", &addr])
         .current_dir(&local)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -366,8 +367,17 @@ fn a_closed_stdout_ends_get_quietly_without_a_partial_file() {
     std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
     assert!(shared::ready::parse(&line).is_some(), "{line:?}");
     drop(stdout); // as `head -1` does
-                  // Wait for the exit on another thread, so that a client that runs on is a failure
-                  // (and is killed), not a hang.
+                  // The RRQ (it may have come already: it waits in our socket), then our OACK with
+                  // the size, from a new port (our TID).
+    let mut request = [0u8; 600];
+    let (_, client) = server.recv_from(&mut request).expect("the RRQ");
+    assert_eq!(&request[..2], b"\x00\x01", "an RRQ");
+    let transfer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    transfer
+        .send_to(b"\x00\x06tsize\x001000000\x00", client)
+        .unwrap();
+    // Wait for the exit on another thread, so that a client that runs on is a failure
+    // (and is killed), not a hang.
     let pid = child.id();
     let mut pipe = child.stderr.take().unwrap();
     let (done, exited) = std::sync::mpsc::channel();
