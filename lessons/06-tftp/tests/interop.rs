@@ -702,8 +702,16 @@ fn loss_10_percent_in_a_network_namespace() {
         };
         command.args(options).args(["--timeout", "50ms"]);
         let what = format!("our client (netns) {role} {options:?} at 10% loss");
-        let finished =
-            run(&what, command, Duration::from_secs(240)).unwrap_or_else(|e| panic!("{e:#}"));
+        let finished = run(&what, command, Duration::from_secs(240)).unwrap_or_else(|e| {
+            // What the server said of the transfer, too: a client that gave up (seen once,
+            // in about 60 runs) is only half the story.
+            server.kill();
+            let said = server
+                .finish(Duration::from_secs(5))
+                .map(|end| end.stdout.into_iter().chain(end.stderr).collect::<Vec<_>>())
+                .unwrap_or_default();
+            panic!("{e:#}\nthe server said:\n{}", said.join("\n"))
+        });
         check_same(&original, &result, &what).unwrap_or_else(|e| panic!("{e:#}"));
         eprintln!("{what}: {}", finished.stdout.join(" | "));
     }
