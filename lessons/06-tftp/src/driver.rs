@@ -417,8 +417,9 @@ impl Timer {
         Instant::now() >= self.deadline
     }
 
-    /// How long the current wait is (for a message).
-    pub fn wait(&self) -> Duration {
+    /// How long the current wait is (the tests look at it).
+    #[cfg(test)]
+    fn wait(&self) -> Duration {
         self.waiting
     }
 
